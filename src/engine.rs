@@ -1,0 +1,483 @@
+//! The log classifier: a pure function of the rule catalogue and the lines of
+//! a log. See `rules/README.md` for the matching model.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::redact;
+use crate::report::{Finding, Matched, Step};
+use crate::rules::{Catalog, Lang, Rule, UNKNOWN_RULE, VOLATILE_ENTITIES, interpolate_with};
+
+/// Matched lines kept per finding.
+const SAMPLES: usize = 3;
+/// Distinct line groups kept; beyond this, new kinds of lines are counted only.
+const MAX_GROUPS: usize = 10_000;
+/// Longest matched-line excerpt shown.
+const EXCERPT: usize = 400;
+
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Rule(usize),
+    Signal(usize),
+    Extractor(usize),
+}
+
+/// The keyword prefilter over the whole catalogue.
+pub struct Prefilter {
+    ac: AhoCorasick,
+    owners: Vec<Vec<Owner>>,
+    slots: usize,
+}
+
+impl Prefilter {
+    fn new(cat: &Catalog) -> Prefilter {
+        let mut words: Vec<String> = Vec::new();
+        let mut owners: Vec<Vec<Owner>> = Vec::new();
+        let mut add = |kw: &str, o: Owner| {
+            let k = kw.to_ascii_lowercase();
+            match words.iter().position(|w| *w == k) {
+                Some(i) => owners[i].push(o),
+                None => {
+                    words.push(k);
+                    owners.push(vec![o]);
+                }
+            }
+        };
+        for (i, r) in cat.rules.iter().enumerate().filter(|(_, r)| r.is_log_rule()) {
+            r.keywords.iter().for_each(|k| add(k, Owner::Rule(i)));
+        }
+        for (i, s) in cat.signals.iter().enumerate() {
+            s.keywords.iter().for_each(|k| add(k, Owner::Signal(i)));
+        }
+        for (i, x) in cat.extractors.iter().enumerate() {
+            x.keywords.iter().for_each(|k| add(k, Owner::Extractor(i)));
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&words)
+            .expect("keyword automaton");
+        Prefilter { ac, owners, slots: cat.rules.len() + cat.signals.len() + cat.extractors.len() }
+    }
+
+    /// The prefilter of the built-in catalogue.
+    pub fn for_catalog(cat: &'static Catalog) -> &'static Prefilter {
+        static P: OnceLock<Prefilter> = OnceLock::new();
+        P.get_or_init(|| Prefilter::new(cat))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Cand {
+    rule: usize,
+    caps: Vec<(String, String)>,
+}
+
+struct Group {
+    cands: Vec<Cand>,
+    extra: BTreeMap<String, String>,
+    count: u64,
+    samples: Vec<Matched>,
+    seq: u64,
+    last: (usize, u64),
+}
+
+/// Streaming classifier: feed lines, then [`Classifier::finish`].
+pub struct Classifier<'c> {
+    cat: &'c Catalog,
+    pre: &'c Prefilter,
+    signals: Vec<bool>,
+    groups: Vec<Group>,
+    index: HashMap<Vec<(usize, Vec<(String, String)>)>, usize>,
+    files: Vec<String>,
+    file: usize,
+    hit: Vec<bool>,
+    hits: Vec<Owner>,
+    seq: u64,
+    /// Occurrences not grouped because [`MAX_GROUPS`] was reached.
+    pub overflow: u64,
+}
+
+impl<'c> Classifier<'c> {
+    pub fn new(cat: &'c Catalog, pre: &'c Prefilter) -> Classifier<'c> {
+        Classifier {
+            cat,
+            pre,
+            signals: vec![false; cat.signals.len()],
+            groups: Vec::new(),
+            index: HashMap::new(),
+            files: Vec::new(),
+            file: usize::MAX,
+            hit: vec![false; pre.slots],
+            hits: Vec::new(),
+            seq: 0,
+            overflow: 0,
+        }
+    }
+
+    /// The built-in catalogue's classifier.
+    pub fn builtin() -> Result<Classifier<'static>, String> {
+        let cat = Catalog::builtin()?;
+        Ok(Classifier::new(cat, Prefilter::for_catalog(cat)))
+    }
+
+    /// Names the input the following lines come from (shown with line numbers
+    /// when there are several).
+    pub fn set_source(&mut self, name: &str) {
+        self.files.push(name.to_string());
+        self.file = self.files.len() - 1;
+    }
+
+    fn slot(&self, o: Owner) -> usize {
+        match o {
+            Owner::Rule(i) => i,
+            Owner::Signal(i) => self.cat.rules.len() + i,
+            Owner::Extractor(i) => self.cat.rules.len() + self.cat.signals.len() + i,
+        }
+    }
+
+    /// Classifies one normalised line.
+    pub fn line(&mut self, line_no: u64, text: &str) {
+        self.hits.clear();
+        for m in self.pre.ac.find_overlapping_iter(text) {
+            for &o in &self.pre.owners[m.pattern().as_usize()] {
+                let s = self.slot(o);
+                if !self.hit[s] {
+                    self.hit[s] = true;
+                    self.hits.push(o);
+                }
+            }
+        }
+        if self.hits.is_empty() {
+            return;
+        }
+        let hits = std::mem::take(&mut self.hits);
+        for &o in &hits {
+            let s = self.slot(o);
+            self.hit[s] = false;
+        }
+        let mut cands: Vec<Cand> = Vec::new();
+        let mut first_at = usize::MAX;
+        for &o in &hits {
+            match o {
+                Owner::Signal(i) if !self.signals[i] => {
+                    if self.cat.signals[i].regexes().iter().any(|re| re.is_match(text)) {
+                        self.signals[i] = true;
+                    }
+                }
+                Owner::Rule(i) => {
+                    if let Some((at, caps)) = match_rule(&self.cat.rules[i], text) {
+                        first_at = first_at.min(at);
+                        cands.push(Cand { rule: i, caps });
+                    }
+                }
+                _ => {}
+            }
+        }
+        if cands.is_empty() {
+            self.hits = hits;
+            return;
+        }
+        let mut extra = BTreeMap::new();
+        for &o in &hits {
+            if let Owner::Extractor(i) = o {
+                extract(&self.cat.extractors[i], text, &mut extra);
+            }
+        }
+        self.hits = hits;
+        cands.sort_by_key(|c| c.rule);
+        let key: Vec<(usize, Vec<(String, String)>)> =
+            cands.iter().map(|c| (c.rule, key_caps(&c.caps))).collect();
+        let here = (self.file, line_no);
+        let file = self.files.get(self.file).cloned();
+        let sample = || Matched { file, line: line_no, text: excerpt(text, first_at) };
+        match self.index.get(&key) {
+            Some(&g) => {
+                let g = &mut self.groups[g];
+                if g.last == here {
+                    return;
+                }
+                g.last = here;
+                g.count += 1;
+                if g.samples.len() < SAMPLES {
+                    g.samples.push(sample());
+                }
+            }
+            None if self.groups.len() >= MAX_GROUPS => self.overflow += 1,
+            None => {
+                self.seq += 1;
+                self.index.insert(key, self.groups.len());
+                self.groups.push(Group {
+                    cands,
+                    extra,
+                    count: 1,
+                    samples: vec![sample()],
+                    seq: self.seq,
+                    last: here,
+                });
+            }
+        }
+    }
+
+    /// Names of the signals seen so far.
+    pub fn signals_seen(&self) -> Vec<&str> {
+        self.cat
+            .signals
+            .iter()
+            .zip(&self.signals)
+            .filter(|(_, seen)| **seen)
+            .map(|(s, _)| s.name.as_str())
+            .collect()
+    }
+
+    /// Resolves context, picks each line's best cause, merges repetitions and
+    /// ranks the findings. Returns the `unknown` finding when nothing matched.
+    pub fn finish(self, lang: Lang) -> Vec<Finding> {
+        let cat = self.cat;
+        let signal_ok = |r: &Rule| {
+            r.context.is_empty()
+                || r.context.iter().any(|c| {
+                    cat.signals.iter().zip(&self.signals).any(|(s, seen)| *seen && s.name == *c)
+                })
+        };
+        struct Acc {
+            rule: usize,
+            entities: BTreeMap<String, String>,
+            count: u64,
+            samples: Vec<Matched>,
+            seq: u64,
+        }
+        let mut accs: Vec<Acc> = Vec::new();
+        let mut by_key: HashMap<(usize, Vec<(String, String)>), usize> = HashMap::new();
+        for g in &self.groups {
+            let best = g
+                .cands
+                .iter()
+                .filter(|c| signal_ok(&cat.rules[c.rule]))
+                .min_by(|a, b| {
+                    let (ra, rb) = (&cat.rules[a.rule], &cat.rules[b.rule]);
+                    (ra.rank, &ra.id).cmp(&(rb.rank, &rb.id))
+                });
+            let Some(best) = best else { continue };
+            let key = (best.rule, key_caps(&best.caps));
+            match by_key.get(&key) {
+                Some(&i) => {
+                    let a = &mut accs[i];
+                    a.count += g.count;
+                    a.seq = a.seq.min(g.seq);
+                    for s in &g.samples {
+                        if a.samples.len() < SAMPLES {
+                            a.samples.push(s.clone());
+                        }
+                    }
+                }
+                None => {
+                    let mut entities: BTreeMap<String, String> = best.caps.iter().cloned().collect();
+                    for (k, v) in &g.extra {
+                        entities.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                    by_key.insert(key, accs.len());
+                    accs.push(Acc {
+                        rule: best.rule,
+                        entities,
+                        count: g.count,
+                        samples: g.samples.clone(),
+                        seq: g.seq,
+                    });
+                }
+            }
+        }
+        accs.sort_by(|a, b| {
+            let (ra, rb) = (&cat.rules[a.rule], &cat.rules[b.rule]);
+            rb.severity
+                .cmp(&ra.severity)
+                .then(ra.rank.cmp(&rb.rank))
+                .then(a.seq.cmp(&b.seq))
+        });
+        let mut out: Vec<Finding> = accs
+            .into_iter()
+            .map(|mut a| {
+                a.samples.sort_by_key(|m| (m.file.clone(), m.line));
+                let mut f = finding(&cat.rules[a.rule], &a.entities, lang);
+                f.count = a.count;
+                f.matched = a.samples;
+                f
+            })
+            .collect();
+        if out.is_empty()
+            && let Some(r) = cat.rule(UNKNOWN_RULE)
+        {
+            let mut f = finding(r, &BTreeMap::new(), lang);
+            f.count = 0;
+            out.push(f);
+        }
+        for f in &mut out {
+            redact_finding(f);
+        }
+        out
+    }
+}
+
+/// The first match of the rule on `text` that satisfies its `where`
+/// constraints: (byte offset, non-empty named captures).
+fn match_rule(rule: &Rule, text: &str) -> Option<(usize, Vec<(String, String)>)> {
+    for re in rule.regexes() {
+        for caps in re.captures_iter(text) {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for name in re.capture_names().flatten() {
+                if let Some(m) = caps.name(name)
+                    && !m.as_str().is_empty()
+                {
+                    out.push((name.to_string(), m.as_str().to_string()));
+                }
+            }
+            let ok = rule.where_.iter().all(|(name, pat)| {
+                let v = out.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str());
+                where_regex(pat).is_some_and(|re| re.is_match(v))
+            });
+            if ok {
+                let at = caps.get(0).map_or(0, |m| m.start());
+                return Some((at, out));
+            }
+        }
+    }
+    None
+}
+
+/// `where` regexes, compiled once each.
+fn where_regex(pat: &str) -> Option<&'static regex::Regex> {
+    static CACHE: OnceLock<std::sync::Mutex<HashMap<String, &'static regex::Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().ok()?;
+    if let Some(re) = map.get(pat) {
+        return Some(re);
+    }
+    let re: &'static regex::Regex = Box::leak(Box::new(regex::Regex::new(pat).ok()?));
+    map.insert(pat.to_string(), re);
+    Some(re)
+}
+
+fn extract(x: &crate::rules::Extractor, text: &str, into: &mut BTreeMap<String, String>) {
+    for re in x.regexes() {
+        if let Some(caps) = re.captures(text) {
+            for name in re.capture_names().flatten() {
+                if let Some(m) = caps.name(name)
+                    && !m.as_str().is_empty()
+                {
+                    into.entry(name.to_string()).or_insert_with(|| m.as_str().to_string());
+                }
+            }
+            for (k, v) in &x.set {
+                into.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            return;
+        }
+    }
+}
+
+fn key_caps(caps: &[(String, String)]) -> Vec<(String, String)> {
+    caps.iter()
+        .filter(|(n, _)| !VOLATILE_ENTITIES.contains(&n.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// An excerpt of at most [`EXCERPT`] bytes around `at`.
+fn excerpt(text: &str, at: usize) -> String {
+    if text.len() <= EXCERPT {
+        return text.to_string();
+    }
+    let mut start = at.saturating_sub(EXCERPT / 4).min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (start + EXCERPT).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let pre = if start > 0 { "…" } else { "" };
+    let post = if end < text.len() { "…" } else { "" };
+    format!("{pre}{}{post}", &text[start..end])
+}
+
+/// Builds a finding for `rule` with its texts in `lang`, placeholders filled
+/// from `entities`, then the rule's defaults.
+pub fn finding(rule: &Rule, entities: &BTreeMap<String, String>, lang: Lang) -> Finding {
+    let fill = |t: &str| {
+        interpolate_with(t, |name| {
+            entities
+                .get(name)
+                .or_else(|| rule.defaults.get(name))
+                .map(String::as_str)
+        })
+    };
+    Finding {
+        rule: rule.id.clone(),
+        slug: rule.slug.clone(),
+        category: rule.category.clone(),
+        severity: rule.severity.as_str().to_string(),
+        title: fill(rule.title.get(lang)),
+        explanation: fill(rule.explanation.get(lang)).trim().to_string(),
+        entities: entities.clone(),
+        matched: Vec::new(),
+        count: 1,
+        remediation: rule
+            .fix
+            .iter()
+            .map(|s| Step {
+                text: fill(match lang {
+                    Lang::En => &s.en,
+                    Lang::Zh => &s.zh,
+                }),
+                commands: s.commands.iter().map(|c| fill(c)).collect(),
+            })
+            .collect(),
+        docs: rule.docs.clone(),
+        status: None,
+    }
+}
+
+/// Redacts every string of a finding in place.
+pub fn redact_finding(f: &mut Finding) {
+    let r = |s: &mut String| {
+        if let std::borrow::Cow::Owned(o) = redact::text(s) {
+            *s = o;
+        }
+    };
+    r(&mut f.title);
+    r(&mut f.explanation);
+    f.entities.values_mut().for_each(r);
+    f.matched.iter_mut().for_each(|m| r(&mut m.text));
+    for s in &mut f.remediation {
+        r(&mut s.text);
+        s.commands.iter_mut().for_each(r);
+    }
+}
+
+/// Classifies a whole text (tests, rule examples, `explain --check`).
+pub fn classify_text(cat: &Catalog, pre: &Prefilter, text: &str, lang: Lang) -> Vec<Finding> {
+    let mut c = Classifier::new(cat, pre);
+    // Input normalisation cannot fail on an in-memory slice.
+    let _ = crate::input::for_each_line(text.as_bytes(), |n, l| c.line(n, l));
+    c.finish(lang)
+}
+
+/// Entities an extractor pulls out of a text (for the extractor examples).
+pub fn extract_entities(cat: &Catalog, text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let _ = crate::input::for_each_line(text.as_bytes(), |_, l| {
+        for x in &cat.extractors {
+            extract(x, l, &mut out);
+        }
+    });
+    out
+}
+
+impl Prefilter {
+    /// A prefilter for a catalogue that is not the built-in one (tests).
+    pub fn build(cat: &Catalog) -> Prefilter {
+        Prefilter::new(cat)
+    }
+}

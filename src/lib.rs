@@ -1,0 +1,13 @@
+//! pulldoctor: diagnose container image pull failures.
+//!
+//! One-way dependencies: `evidence` and `probe` collect facts, `rules` and
+//! `engine` turn logs and facts into findings, `report` renders them.
+
+pub mod engine;
+pub mod evidence;
+pub mod input;
+pub mod probe;
+pub mod proxyenv;
+pub mod redact;
+pub mod report;
+pub mod rules;

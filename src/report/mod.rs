@@ -1,0 +1,172 @@
+//! The report value and its three renderers. Renderers only render: every
+//! decision (ranking, wording, redaction) is made before a `Report` exists.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+mod human;
+mod markdown;
+
+pub use human::render_human;
+pub use markdown::render_markdown;
+
+pub const SCHEMA: &str = "pulldoctor/report/v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool { name: "pulldoctor".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub tool: Tool,
+    pub command: String,
+    /// What was read: file names (or `-`), lines, encoding. Absent for `check`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<InputSummary>,
+    /// The machine's evidence (`check`), secrets redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn new(command: &str) -> Report {
+        Report {
+            schema: SCHEMA.into(),
+            tool: Tool::default(),
+            command: command.into(),
+            input: None,
+            evidence: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// A diagnosis was made: at least one finding other than `unknown`.
+    pub fn diagnosed(&self) -> bool {
+        self.findings.iter().any(|f| f.category != "unknown")
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InputSummary {
+    pub sources: Vec<String>,
+    pub lines: u64,
+    pub bytes: u64,
+    pub encoding: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub slug: String,
+    pub category: String,
+    pub severity: String,
+    pub title: String,
+    pub explanation: String,
+    pub entities: BTreeMap<String, String>,
+    pub matched: Vec<Matched>,
+    pub count: u64,
+    pub remediation: Vec<Step>,
+    pub docs: Vec<String>,
+    /// `explain --check`: confirmed | refuted | untested, with the evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Matched {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub line: u64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Step {
+    pub text: String,
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub verdict: String,
+    pub evidence: String,
+}
+
+/// Renders the report as pretty JSON with a trailing newline.
+pub fn render_json(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| {
+        format!("{{\"schema\":\"{SCHEMA}\",\"error\":\"cannot serialise report: {e}\"}}")
+    });
+    s.push('\n');
+    s
+}
+
+/// Styling choices shared by the text renderers.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub lang: crate::rules::Lang,
+}
+
+/// Fixed words of the report chrome, per language.
+pub(crate) struct Words {
+    pub why: &'static str,
+    pub fix: &'static str,
+    pub matched: &'static str,
+    pub more: &'static str,
+    pub times: &'static str,
+}
+
+pub(crate) fn words(lang: crate::rules::Lang) -> Words {
+    match lang {
+        crate::rules::Lang::En => Words {
+            why: "why",
+            fix: "fix",
+            matched: "matched",
+            more: "For more information about a finding, try",
+            times: "times",
+        },
+        crate::rules::Lang::Zh => Words {
+            why: "原因",
+            fix: "解决",
+            matched: "匹配的日志",
+            more: "查看某条结论的详细说明：",
+            times: "次",
+        },
+    }
+}
+
+/// One-line summary: "2 causes found in error.log (143 lines)".
+pub(crate) fn summary(report: &Report, lang: crate::rules::Lang) -> String {
+    let n = report.findings.iter().filter(|f| f.category != "unknown").count();
+    let src = report
+        .input
+        .as_ref()
+        .map(|i| (i.sources.join(", "), i.lines))
+        .unwrap_or_default();
+    let what = if report.command == "check" { "this machine".to_string() } else { src.0.clone() };
+    match lang {
+        crate::rules::Lang::En => match n {
+            0 => format!("pulldoctor: no known cause found in {what} ({} lines)", src.1),
+            1 => format!("pulldoctor: 1 cause found in {what} ({} lines)", src.1),
+            n => format!("pulldoctor: {n} causes found in {what} ({} lines)", src.1),
+        },
+        crate::rules::Lang::Zh => match n {
+            0 => format!("pulldoctor：在 {what}（{} 行）中没有找到已知原因", src.1),
+            n => format!("pulldoctor：在 {what}（{} 行）中找到 {n} 个原因", src.1),
+        },
+    }
+}
