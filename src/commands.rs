@@ -130,7 +130,7 @@ fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error>
         total.control_bytes += stats.control_bytes;
         total.invalid_bytes += stats.invalid_bytes;
         total.has_text |= stats.has_text;
-        names.push(if name == "-" { "standard input".to_string() } else { name });
+        names.push(name);
     }
     if !total.has_text {
         let what = if total.bytes == 0 { "is empty" } else { "holds only blank lines" };

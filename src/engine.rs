@@ -419,7 +419,7 @@ pub fn finding(rule: &Rule, entities: &BTreeMap<String, String>, lang: Lang) -> 
         category: rule.category.clone(),
         severity: rule.severity.as_str().to_string(),
         title: fill(rule.title.get(lang)),
-        explanation: fill(rule.explanation.get(lang)).trim().to_string(),
+        explanation: reflow(&fill(rule.explanation.get(lang))),
         entities: entities.clone(),
         matched: Vec::new(),
         count: 1,
@@ -437,6 +437,45 @@ pub fn finding(rule: &Rule, entities: &BTreeMap<String, String>, lang: Lang) -> 
         docs: rule.docs.clone(),
         status: None,
     }
+}
+
+/// Joins the hard-wrapped lines of each paragraph (no space between CJK
+/// characters), keeping blank-line paragraph breaks and indented lines.
+pub fn reflow(text: &str) -> String {
+    let mut out = String::new();
+    for para in text.trim().split("\n\n") {
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        let mut first = true;
+        for line in para.lines() {
+            let verbatim = line.starts_with("    ") || line.trim_start().starts_with(['-', '*', '$']);
+            let l = line.trim();
+            if l.is_empty() {
+                continue;
+            }
+            if !first {
+                let last = out.chars().last();
+                let joins_cjk = last.is_some_and(|c| is_cjk(c) && (l.chars().next().is_some_and(is_cjk) || is_fullwidth_punct(c)));
+                if verbatim {
+                    out.push('\n');
+                } else if !joins_cjk {
+                    out.push(' ');
+                }
+            }
+            out.push_str(if verbatim { line.trim_end() } else { l });
+            first = false;
+        }
+    }
+    out
+}
+
+fn is_fullwidth_punct(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303f}' | '\u{ff00}'..='\u{ff0f}' | '\u{ff1a}'..='\u{ff20}')
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{2e80}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{ff00}'..='\u{ffef}')
 }
 
 /// Redacts every string of a finding in place.

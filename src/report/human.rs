@@ -42,17 +42,25 @@ pub fn render_human(report: &Report, style: Style) -> String {
 fn render_body(out: &mut String, f: &Finding, style: Style, w: &super::Words) {
     let dim = |s: &str| if style.color { s.dimmed().to_string() } else { s.to_string() };
     let green = |s: &str| if style.color { s.green().to_string() } else { s.to_string() };
-    let mut lines = f.explanation.trim().lines();
-    if let Some(first) = lines.next() {
-        let _ = writeln!(out, "  {}: {}", dim(w.why), first.trim());
-        for l in lines {
-            let _ = writeln!(out, "       {}", l.trim());
+    let label = format!("{}: ", w.why);
+    let indent = 2 + width(&label);
+    for (i, l) in wrap(f.explanation.trim(), WIDTH.saturating_sub(indent)).iter().enumerate() {
+        if i == 0 {
+            let _ = writeln!(out, "  {}{l}", dim(&label));
+        } else {
+            let _ = writeln!(out, "{:indent$}{l}", "");
         }
     }
     if !f.remediation.is_empty() {
         let _ = writeln!(out, "  {}:", dim(w.fix));
         for (i, s) in f.remediation.iter().enumerate() {
-            let _ = writeln!(out, "    {}. {}", i + 1, s.text.trim());
+            for (j, l) in wrap(s.text.trim(), WIDTH - 7).iter().enumerate() {
+                if j == 0 {
+                    let _ = writeln!(out, "    {}. {l}", i + 1);
+                } else {
+                    let _ = writeln!(out, "       {l}");
+                }
+            }
             for c in &s.commands {
                 for (j, l) in c.lines().enumerate() {
                     let prefix = if j == 0 { "$ " } else { "  " };
@@ -88,4 +96,54 @@ pub(crate) fn distinct_rules(report: &Report) -> Vec<String> {
         }
     }
     ids
+}
+
+const WIDTH: usize = 80;
+
+/// Display width: CJK and full-width characters take two columns.
+fn width(s: &str) -> usize {
+    s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
+}
+
+fn is_wide(c: char) -> bool {
+    matches!(c, '\u{1100}'..='\u{115f}' | '\u{2e80}'..='\u{a4cf}' | '\u{ac00}'..='\u{d7a3}' | '\u{f900}'..='\u{faff}' | '\u{fe30}'..='\u{fe4f}' | '\u{ff00}'..='\u{ff60}' | '\u{ffe0}'..='\u{ffe6}')
+}
+
+/// Wraps text at `max` columns, breaking at spaces, or between wide
+/// characters (Chinese has no spaces). Paragraph breaks are kept.
+fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(20);
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut cur = String::new();
+        let mut cur_w = 0;
+        // Tokens: a run of non-space narrow characters, a single wide character, or spaces.
+        let mut tokens: Vec<String> = Vec::new();
+        for c in para.chars() {
+            let start_new = match tokens.last() {
+                None => true,
+                Some(t) => is_wide(c) || t.chars().last().is_some_and(is_wide) || (c == ' ') != t.ends_with(' '),
+            };
+            if start_new {
+                tokens.push(c.to_string());
+            } else if let Some(t) = tokens.last_mut() {
+                t.push(c);
+            }
+        }
+        for t in tokens {
+            let tw = width(&t);
+            if cur_w + tw > max && !cur.trim().is_empty() {
+                lines.push(cur.trim_end().to_string());
+                cur.clear();
+                cur_w = 0;
+                if t.starts_with(' ') {
+                    continue;
+                }
+            }
+            cur.push_str(&t);
+            cur_w += tw;
+        }
+        lines.push(cur.trim_end().to_string());
+    }
+    lines
 }

@@ -155,18 +155,33 @@ pub(crate) fn summary(report: &Report, lang: crate::rules::Lang) -> String {
     let src = report
         .input
         .as_ref()
-        .map(|i| (i.sources.join(", "), i.lines))
+        .map(|i| {
+            let names: Vec<&str> = i
+                .sources
+                .iter()
+                .map(|s| match (s.as_str(), lang) {
+                    ("-", crate::rules::Lang::En) => "standard input",
+                    ("-", crate::rules::Lang::Zh) => "标准输入",
+                    (s, _) => s,
+                })
+                .collect();
+            (names.join(", "), i.lines)
+        })
         .unwrap_or_default();
     let what = if report.command == "check" { "this machine".to_string() } else { src.0.clone() };
     match lang {
         crate::rules::Lang::En => match n {
-            0 => format!("pulldoctor: no known cause found in {what} ({} lines)", src.1),
-            1 => format!("pulldoctor: 1 cause found in {what} ({} lines)", src.1),
-            n => format!("pulldoctor: {n} causes found in {what} ({} lines)", src.1),
+            0 => format!("pulldoctor: no known cause found in {what} ({})", plural(src.1, "line")),
+            1 => format!("pulldoctor: 1 cause found in {what} ({})", plural(src.1, "line")),
+            n => format!("pulldoctor: {n} causes found in {what} ({})", plural(src.1, "line")),
         },
         crate::rules::Lang::Zh => match n {
             0 => format!("pulldoctor：在 {what}（{} 行）中没有找到已知原因", src.1),
             n => format!("pulldoctor：在 {what}（{} 行）中找到 {n} 个原因", src.1),
         },
     }
+}
+
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
 }
