@@ -300,6 +300,10 @@ impl<'c> Classifier<'c> {
             .into_iter()
             .map(|mut a| {
                 a.samples.sort_by_key(|m| (m.file.clone(), m.line));
+                redact_entities(&mut a.entities);
+                for m in &mut a.samples {
+                    m.text = redact::text(&m.text).into_owned();
+                }
                 let mut f = finding(&cat.rules[a.rule], &a.entities, lang);
                 f.count = a.count;
                 f.matched = a.samples;
@@ -312,9 +316,6 @@ impl<'c> Classifier<'c> {
             let mut f = finding(r, &BTreeMap::new(), lang);
             f.count = 0;
             out.push(f);
-        }
-        for f in &mut out {
-            redact_finding(f);
         }
         out
     }
@@ -478,20 +479,14 @@ fn is_cjk(c: char) -> bool {
     matches!(c, '\u{2e80}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{ff00}'..='\u{ffef}')
 }
 
-/// Redacts every string of a finding in place.
-pub fn redact_finding(f: &mut Finding) {
-    let r = |s: &mut String| {
-        if let std::borrow::Cow::Owned(o) = redact::text(s) {
-            *s = o;
+/// Redacts the values taken from a log or a machine. Rule texts are written
+/// by us and are not redacted (a fix may legitimately say `Bearer $JWT`);
+/// only what is interpolated into them is.
+pub fn redact_entities(entities: &mut BTreeMap<String, String>) {
+    for v in entities.values_mut() {
+        if let std::borrow::Cow::Owned(o) = redact::text(v) {
+            *v = o;
         }
-    };
-    r(&mut f.title);
-    r(&mut f.explanation);
-    f.entities.values_mut().for_each(r);
-    f.matched.iter_mut().for_each(|m| r(&mut m.text));
-    for s in &mut f.remediation {
-        r(&mut s.text);
-        s.commands.iter_mut().for_each(r);
     }
 }
 

@@ -207,3 +207,16 @@ fn cli_snapshots_of_three_formats() {
     let out = bin().args(["explain", "--color", "never", "--lang", "zh"]).arg(&example).output().unwrap();
     snapshot("example.zh.txt", &text(&out.stdout));
 }
+
+#[test]
+fn cli_secrets_never_reach_output() {
+    let log = "level=error msg=\"Handler for POST /v1.43/images/create returned error: Get \\\"https://production.cloudflare.docker.com/registry-v2/docker/registry/v2/blobs/sha256/19/19fa7f391c55906b0bbe77bd45a4e7951c67ed70f8054e5987749785450c0442/data?verify=1724172530-5QFH8JiRFjY5RRAQqyHkaNW0Kb4%3D\\\": proxyconnect tcp: dial tcp 10.0.0.5:3128: connect: connection refused\" HTTPS_PROXY=http://alice:S3cretPw@10.0.0.5:3128 Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl\n";
+    for fmt in ["human", "json", "markdown"] {
+        let out = run_with_stdin(bin().args(["explain", "--format", fmt]), log.as_bytes());
+        let s = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{s}");
+        for secret in ["5QFH8JiRFjY5RRAQqyHkaNW0Kb4", "S3cretPw", "eyJzdWIiOiJhbGljZSJ9"] {
+            assert!(!s.contains(secret), "{fmt} output leaks {secret}:\n{s}");
+        }
+    }
+}

@@ -122,6 +122,8 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
         for c in para.chars() {
             let start_new = match tokens.last() {
                 None => true,
+                // Kinsoku: closing punctuation never starts a line.
+                Some(_) if is_closing_punct(c) => false,
                 Some(t) => is_wide(c) || t.chars().last().is_some_and(is_wide) || (c == ' ') != t.ends_with(' '),
             };
             if start_new {
@@ -146,4 +148,8 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
         lines.push(cur.trim_end().to_string());
     }
     lines
+}
+
+fn is_closing_punct(c: char) -> bool {
+    matches!(c, '。' | '，' | '、' | '；' | '：' | '！' | '？' | '）' | '」' | '』' | '】' | '》' | '”' | '’' | ')' | ',' | '.' | ';' | ':')
 }
