@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "pulldoctor finds out why `docker pull` (or nerdctl, containerd, crictl, buildkit, \
 podman, skopeo) fails and says exactly what to do.\n\n\
   pulldoctor explain < error.log     classify a pasted error log\n\
+  pulldoctor check                   inspect this machine (read-only)\n\
+  pulldoctor route URL               which proxy each component uses for URL\n\
   pulldoctor rules PD1001            the long explanation of a rule"
 )]
 pub struct Cli {
@@ -62,8 +64,87 @@ pub enum Command {
     /// Exit status: 0 a cause was found, 1 nothing matched, 2 usage error or
     /// unreadable / empty input.
     Explain(ExplainArgs),
+    /// Collect the evidence of this machine and diagnose from it (read-only).
+    ///
+    /// Reads the environment, config files, systemd units, `docker info` and
+    /// friends, listening sockets, and probes DNS, proxies, TLS and registries
+    /// concurrently under one deadline. Exit status: 0 nothing wrong, 1
+    /// findings of severity error, 2 pulldoctor itself could not run.
+    Check(CheckArgs),
+    /// Re-run the current rules over the evidence of a saved report (`check --save`),
+    /// with no access to the machine.
+    Replay(ReplayArgs),
+    /// Say which proxy each component uses for URL, and why.
+    Route(RouteArgs),
     /// List the rules, or print the long explanation of one (by id, number or slug).
     Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also probe this registry (repeatable).
+    #[arg(long = "registry", value_name = "HOST[:PORT]")]
+    pub registries: Vec<String>,
+    /// Also probe the registry of this image reference (repeatable).
+    #[arg(long = "image", value_name = "REF")]
+    pub images: Vec<String>,
+    /// Ask this resolver instead of resolv.conf's (repeatable).
+    #[arg(long = "dns-server", value_name = "IP[:PORT]")]
+    pub dns_servers: Vec<String>,
+    /// Where the VM host is seen from here (default 192.168.5.2 inside a Colima/Lima guest).
+    #[arg(long, value_name = "IP")]
+    pub vm_gateway: Option<std::net::IpAddr>,
+    /// Read every file (the home directory included) under DIR instead of /.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// The one deadline for the whole run, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// No network probes at all.
+    #[arg(long)]
+    pub offline: bool,
+    /// Do not probe Docker Hub's endpoints (only --registry / --image / mirrors).
+    #[arg(long)]
+    pub no_hub: bool,
+    /// Write the report (JSON, secrets redacted) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Show the evidence.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Also hide user names in URLs.
+    #[arg(long)]
+    pub redact_users: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A report saved with `pulldoctor check --save FILE`.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The URL a component fetches, e.g. https://registry-1.docker.io/v2/
+    pub url: String,
+    /// Which component: dockerd, containerd, build-run, go, curl (default: all).
+    #[arg(long = "as", value_enum)]
+    pub component: Option<ComponentArg>,
+    /// Read every file under DIR instead of /.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Deadline for the commands it runs (systemctl show, docker info), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ComponentArg {
+    Dockerd,
+    Containerd,
+    BuildRun,
+    Go,
+    Curl,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,9 @@ use pulldoctor::input::{self, InputStats};
 use pulldoctor::report::{self, InputSummary, Report, Style};
 use pulldoctor::rules::{Catalog, Lang, Rule, interpolate_with};
 
-use crate::cli::{Cli, ColorArg, Command, ExplainArgs, Format, LangArg, RulesArgs};
+use crate::cli::{
+    CheckArgs, Cli, ColorArg, Command, ComponentArg, ExplainArgs, Format, LangArg, ReplayArgs, RouteArgs, RulesArgs,
+};
 
 #[derive(Debug)]
 pub enum Error {
@@ -45,6 +47,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Explain(args) => explain(args, cli.global.format, style),
         Command::Rules(args) => rules(args, cli.global.format, style),
+        Command::Check(args) => check(args, cli.global.format, style),
+        Command::Replay(args) => replay(args, cli.global.format, style),
+        Command::Route(args) => route(args, cli.global.format),
     }
 }
 
@@ -296,4 +301,189 @@ fn rules_markdown(rules: &[&Rule], lang: Lang) -> String {
         );
     }
     s
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Msg(format!("cannot start the async runtime: {e}")))
+}
+
+fn local_options(root: Option<&Path>) -> pulldoctor::evidence::LocalOptions {
+    let mut local = pulldoctor::evidence::LocalOptions::from_process();
+    if let Some(root) = root {
+        local.root = root.to_path_buf();
+    }
+    local
+}
+
+/// `HOST[:PORT]` of an image reference (`docker.io` when it names none).
+fn image_registry(reference: &str) -> String {
+    let r = reference.trim().trim_start_matches("docker://");
+    match r.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            if first == "docker.io" || first == "index.docker.io" { "registry-1.docker.io".into() } else { first.into() }
+        }
+        _ => "registry-1.docker.io".into(),
+    }
+}
+
+fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, Error> {
+    if let Ok(a) = s.parse::<std::net::SocketAddr>() {
+        return Ok(a);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| std::net::SocketAddr::new(ip, 53))
+        .map_err(|_| Error::Msg(format!("--dns-server {s:?}: expected IP or IP:PORT")))
+}
+
+fn check(args: CheckArgs, format: Format, style: Style) -> Result<u8, Error> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
+        return Err(Error::Msg("--timeout must be between 0 and 600 seconds".into()));
+    }
+    if let Some(root) = &args.root
+        && !root.is_dir()
+    {
+        return Err(Error::Msg(format!("--root {}: not a directory", root.display())));
+    }
+    let mut registries = args.registries.clone();
+    registries.extend(args.images.iter().map(|i| image_registry(i)));
+    let opts = pulldoctor::check::CheckOptions {
+        local: local_options(args.root.as_deref()),
+        offline: args.offline,
+        registries,
+        dns_servers: args.dns_servers.iter().map(|s| parse_dns_server(s)).collect::<Result<_, _>>()?,
+        vm_gateway: args.vm_gateway,
+        timeout: std::time::Duration::from_secs_f64(args.timeout),
+        no_hub: args.no_hub,
+    };
+    let rt = runtime()?;
+    let spinner = Spinner::start();
+    let ev = rt.block_on(pulldoctor::check::collect(&opts));
+    spinner.stop();
+    // getaddrinfo threads cannot be cancelled: do not wait for them.
+    rt.shutdown_background();
+    let redact = pulldoctor::redact::Options { users: args.redact_users };
+    let mut report = Report::new("check");
+    report.findings = pulldoctor::check::diagnose(&ev, style.lang)?;
+    report.areas = pulldoctor::check::areas(&ev, &report.findings);
+    report.evidence = Some(pulldoctor::check::evidence_json(&ev, redact));
+    finish_check(report, format, style, args.save.as_deref(), args.verbose)
+}
+
+fn finish_check(report: Report, format: Format, style: Style, save: Option<&Path>, verbose: bool) -> Result<u8, Error> {
+    if let Some(path) = save {
+        std::fs::write(path, report::render_json(&report))
+            .map_err(|e| Error::Msg(format!("--save {}: {}", path.display(), io_text(&e))))?;
+    }
+    let mut out = render(&report, format, style);
+    if verbose && format == Format::Human {
+        out.push_str("\nEvidence:\n");
+        out.push_str(&serde_json::to_string_pretty(&report.evidence).unwrap_or_default());
+        out.push('\n');
+    }
+    write_out(&out)?;
+    Ok(if report.findings.iter().any(|f| f.severity == "error") { 1 } else { 0 })
+}
+
+fn replay(args: ReplayArgs, format: Format, style: Style) -> Result<u8, Error> {
+    let name = args.file.display().to_string();
+    let meta = std::fs::metadata(&args.file).map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))?;
+    if meta.len() > 256 << 20 {
+        return Err(Error::Msg(format!("{name}: larger than 256 MiB; not a pulldoctor report")));
+    }
+    let text = std::fs::read_to_string(&args.file).map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))?;
+    let saved: Report = serde_json::from_str(&text)
+        .map_err(|e| Error::Msg(format!("{name}: not a pulldoctor report: {e}")))?;
+    if saved.schema != report::SCHEMA {
+        return Err(Error::Msg(format!("{name}: schema {:?}, expected {:?}", saved.schema, report::SCHEMA)));
+    }
+    let Some(evidence) = saved.evidence else {
+        return Err(Error::Msg(format!("{name}: the report has no evidence (only `check --save` reports can be replayed)")));
+    };
+    let ev: pulldoctor::check::Evidence = serde_json::from_value(evidence.clone())
+        .map_err(|e| Error::Msg(format!("{name}: evidence of another pulldoctor version: {e}")))?;
+    let mut report = Report::new("replay");
+    report.findings = pulldoctor::check::diagnose(&ev, style.lang)?;
+    report.areas = pulldoctor::check::areas(&ev, &report.findings);
+    report.evidence = Some(evidence);
+    finish_check(report, format, style, None, false)
+}
+
+fn route(args: RouteArgs, format: Format) -> Result<u8, Error> {
+    use pulldoctor::route::{Component, component_env, route as route_for};
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
+        return Err(Error::Msg("--timeout must be between 0 and 600 seconds".into()));
+    }
+    let local = local_options(args.root.as_deref());
+    let host = pulldoctor::evidence::collect_local(&local);
+    let rt = runtime()?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs_f64(args.timeout);
+    let cmds = rt.block_on(pulldoctor::evidence::commands::collect_commands(
+        &pulldoctor::evidence::commands::CommandOptions::new(local.env.clone()),
+        deadline,
+    ));
+    rt.shutdown_background();
+    let comps: Vec<Component> = match args.component {
+        None => Component::ALL.to_vec(),
+        Some(ComponentArg::Dockerd) => vec![Component::Dockerd],
+        Some(ComponentArg::Containerd) => vec![Component::Containerd],
+        Some(ComponentArg::BuildRun) => vec![Component::BuildRun],
+        Some(ComponentArg::Go) => vec![Component::Go],
+        Some(ComponentArg::Curl) => vec![Component::Curl],
+    };
+    let answers: Vec<_> = comps.iter().map(|c| route_for(&component_env(&host, &cmds, *c), *c, &args.url)).collect();
+    let out = match format {
+        Format::Json if answers.len() == 1 => format!("{}\n", serde_json::to_string_pretty(&answers[0]).unwrap_or_default()),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&answers).unwrap_or_default()),
+        _ => {
+            let mut s = String::new();
+            for a in &answers {
+                let via = a.proxy.clone().unwrap_or_else(|| "direct".into());
+                let from = a.source.as_ref().map(|s| format!(" ({} from {})", s.var, s.from)).unwrap_or_default();
+                s += &format!("{:<11} {via}{from}: {}\n", a.component, a.reason);
+            }
+            s
+        }
+    };
+    write_out(&out)?;
+    Ok(0)
+}
+
+/// A spinner on stderr while probes run, only when stderr is a terminal.
+struct Spinner {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    fn start() -> Spinner {
+        if !io::stderr().is_terminal() {
+            return Spinner { stop: None, handle: None };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            let frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            let mut i = 0;
+            loop {
+                eprint!("\r{} checking this machine…", frames[i % frames.len()]);
+                i += 1;
+                if rx.recv_timeout(std::time::Duration::from_millis(100)).is_ok() {
+                    eprint!("\r\x1b[2K");
+                    return;
+                }
+            }
+        });
+        Spinner { stop: Some(tx), handle: Some(handle) }
+    }
+
+    fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }

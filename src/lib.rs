@@ -3,6 +3,7 @@
 //! One-way dependencies: `evidence` and `probe` collect facts, `rules` and
 //! `engine` turn logs and facts into findings, `report` renders them.
 
+pub mod check;
 pub mod engine;
 pub mod evidence;
 pub mod input;
@@ -10,4 +11,5 @@ pub mod probe;
 pub mod proxyenv;
 pub mod redact;
 pub mod report;
+pub mod route;
 pub mod rules;

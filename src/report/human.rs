@@ -13,6 +13,17 @@ pub fn render_human(report: &Report, style: Style) -> String {
     let mut out = String::new();
     let paint = |s: &str, f: fn(&str) -> String| if style.color { f(s) } else { s.to_string() };
     let _ = writeln!(out, "{}", paint(&summary(report, style.lang), |s| s.bold().to_string()));
+    if !report.areas.is_empty() {
+        out.push('\n');
+        for a in &report.areas {
+            let mark = match a.mark.as_str() {
+                "✗" => paint("[✗]", |s| s.red().bold().to_string()),
+                "!" => paint("[!]", |s| s.yellow().bold().to_string()),
+                _ => paint("[✓]", |s| s.green().bold().to_string()),
+            };
+            let _ = writeln!(out, "{mark} {:<14} {}", a.name, a.detail);
+        }
+    }
     for f in &report.findings {
         out.push('\n');
         let (mark, color): (&str, fn(&str) -> String) = match f.severity.as_str() {
@@ -47,6 +58,8 @@ fn render_body(out: &mut String, f: &Finding, style: Style, w: &super::Words) {
     for (i, l) in wrap(f.explanation.trim(), WIDTH.saturating_sub(indent)).iter().enumerate() {
         if i == 0 {
             let _ = writeln!(out, "  {}{l}", dim(&label));
+        } else if l.is_empty() {
+            out.push('\n');
         } else {
             let _ = writeln!(out, "{:indent$}{l}", "");
         }
@@ -73,6 +86,7 @@ fn render_body(out: &mut String, f: &Finding, style: Style, w: &super::Words) {
         let _ = writeln!(out, "  {}:", dim(w.matched));
         for m in &f.matched {
             let loc = match &m.file {
+                Some(file) if m.line == 0 => file.clone(),
                 Some(file) => format!("{file}:{}", m.line),
                 None => m.line.to_string(),
             };

@@ -38,6 +38,7 @@ pub fn render_markdown(report: &Report, style: Style) -> String {
             let _ = writeln!(out, "<details><summary>{}</summary>\n\n```text", cap(w.matched));
             for m in &f.matched {
                 let loc = match &m.file {
+                    Some(file) if m.line == 0 => file.clone(),
                     Some(file) => format!("{file}:{}", m.line),
                     None => m.line.to_string(),
                 };

@@ -36,7 +36,18 @@ pub struct Report {
     /// The machine's evidence (`check`), secrets redacted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<serde_json::Value>,
+    /// `check`: one line per area (environment, docker daemon, proxy, DNS, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub areas: Vec<Area>,
     pub findings: Vec<Finding>,
+}
+
+/// One line of `check`'s summary: `✓`, `!` or `✗`, and what was seen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Area {
+    pub name: String,
+    pub mark: String,
+    pub detail: String,
 }
 
 impl Report {
@@ -47,6 +58,7 @@ impl Report {
             command: command.into(),
             input: None,
             evidence: None,
+            areas: Vec::new(),
             findings: Vec::new(),
         }
     }
@@ -168,7 +180,20 @@ pub(crate) fn summary(report: &Report, lang: crate::rules::Lang) -> String {
             (names.join(", "), i.lines)
         })
         .unwrap_or_default();
-    let what = if report.command == "check" { "this machine".to_string() } else { src.0.clone() };
+    if report.input.is_none() {
+        let what = match report.command.as_str() {
+            "replay" => "the saved evidence",
+            _ => "this machine",
+        };
+        return match (lang, n) {
+            (crate::rules::Lang::En, 0) => format!("pulldoctor: nothing wrong found on {what}"),
+            (crate::rules::Lang::En, 1) => format!("pulldoctor: 1 problem found on {what}"),
+            (crate::rules::Lang::En, n) => format!("pulldoctor: {n} problems found on {what}"),
+            (crate::rules::Lang::Zh, 0) => format!("pulldoctor：{}没有发现问题", if what == "this machine" { "这台机器上" } else { "保存的证据中" }),
+            (crate::rules::Lang::Zh, n) => format!("pulldoctor：{}发现 {n} 个问题", if what == "this machine" { "这台机器上" } else { "保存的证据中" }),
+        };
+    }
+    let what = src.0.clone();
     match lang {
         crate::rules::Lang::En => match n {
             0 => format!("pulldoctor: no known cause found in {what} ({})", plural(src.1, "line")),
