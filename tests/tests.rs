@@ -1,6 +1,8 @@
 //! The single integration-test binary (one link instead of many).
 
 mod cli;
+mod evidence;
 mod explain_fixtures;
+mod probe;
 mod proxyenv;
 mod rules_tidy;
