@@ -125,8 +125,14 @@ async fn run_probes(
     }
     targets.dedup_by(|a, b| a.host == b.host && a.port == b.port && a.scheme == b.scheme);
     for t in &mut targets {
-        let url = format!("{}://{}/v2/", t.scheme.as_str(), host_port(&t.host, t.port, t.scheme.default_port()));
-        if let crate::proxyenv::Decision::Proxy { url, .. } = crate::proxyenv::go_proxy_for(&cfg, &url) {
+        let url = format!(
+            "{}://{}/v2/",
+            t.scheme.as_str(),
+            host_port(&t.host, t.port, t.scheme.default_port())
+        );
+        if let crate::proxyenv::Decision::Proxy { url, .. } =
+            crate::proxyenv::go_proxy_for(&cfg, &url)
+        {
             t.proxy = Some(url);
         }
     }
@@ -142,13 +148,16 @@ async fn run_probes(
             .collect();
     }
     let gateway = opts.vm_gateway.or_else(|| {
-        (host.platform.lima_guest.detected || host.platform.colima_guest.detected).then_some(probe::VM_GATEWAY_DEFAULT)
+        (host.platform.lima_guest.detected || host.platform.colima_guest.detected)
+            .then_some(probe::VM_GATEWAY_DEFAULT)
     });
     let mut reach: Vec<ReachabilityCheck> = Vec::new();
     for c in components.values() {
         for k in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"] {
             let Some(s) = c.vars.get(k) else { continue };
-            let Some((h, port)) = proxy_host_port(&s.value) else { continue };
+            let Some((h, port)) = proxy_host_port(&s.value) else {
+                continue;
+            };
             let loopback = h == "localhost" || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
             let mut addrs: Vec<IpAddr> = Vec::new();
             if loopback {
@@ -179,8 +188,16 @@ async fn run_probes(
 }
 
 fn host_port(host: &str, port: u16, default: u16) -> String {
-    let h = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
-    if port == default { h } else { format!("{h}:{port}") }
+    let h = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    if port == default {
+        h
+    } else {
+        format!("{h}:{port}")
+    }
 }
 
 /// Host and port of a proxy value as Go would dial it.
@@ -202,7 +219,11 @@ fn read_extra_cas(opts: &CheckOptions, host: &HostEvidence) -> Vec<probe::ExtraC
                 && meta.len() < 1 << 20
                 && let Ok(pem) = std::fs::read(&path)
             {
-                out.push(probe::ExtraCa { applies_to: Some(certs.registry.clone()), source: logical, pem });
+                out.push(probe::ExtraCa {
+                    applies_to: Some(certs.registry.clone()),
+                    source: logical,
+                    pem,
+                });
             }
         }
     }
@@ -228,7 +249,11 @@ pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
         line(&mut c, "platform", "running in a colima / lima guest");
     }
     if let Some(w) = &p.wsl {
-        line(&mut c, "platform", &format!("running in WSL{} ({})", w.version, w.networking_mode));
+        line(
+            &mut c,
+            "platform",
+            &format!("running in WSL{} ({})", w.version, w.networking_mode),
+        );
     }
     if p.rootless_docker.detected {
         line(&mut c, "platform", "rootless dockerd");
@@ -247,14 +272,24 @@ pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
         line(
             &mut c,
             path,
-            &format!("unable to configure the Docker daemon with file {path}: {} (line {}, column {}: {})", e.message, e.line, e.column, e.line_text.trim()),
+            &format!(
+                "unable to configure the Docker daemon with file {path}: {} (line {}, column {}: {})",
+                e.message,
+                e.line,
+                e.column,
+                e.line_text.trim()
+            ),
         );
     }
     // The Docker daemon: what `docker info` said.
     let di = &ev.commands.docker_info;
     if di.found() {
         if di.timed_out() {
-            line(&mut c, "docker info", "docker info did not answer before the deadline: context deadline exceeded (the daemon may be wedged)");
+            line(
+                &mut c,
+                "docker info",
+                "docker info did not answer before the deadline: context deadline exceeded (the daemon may be wedged)",
+            );
         } else {
             for l in di.stderr.lines().filter(|l| !l.trim().is_empty()).take(20) {
                 line(&mut c, "docker info", l);
@@ -274,7 +309,11 @@ pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
             }
             if let Some(e) = &t.error {
                 // Go's text already names the URL (`Get "https://…/v2/": …`).
-                let prefix = if t.target.role == Role::BlobCdn { "failed to copy: httpReadSeeker: failed open: failed to do request: " } else { "" };
+                let prefix = if t.target.role == Role::BlobCdn {
+                    "failed to copy: httpReadSeeker: failed open: failed to do request: "
+                } else {
+                    ""
+                };
                 line(&mut c, "probe", &format!("{prefix}{}", e.go));
             }
         }
@@ -297,7 +336,9 @@ pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
 /// The flutter-doctor style summary: one line per area.
 pub fn areas(ev: &Evidence, findings: &[Finding]) -> Vec<Area> {
     let has = |cats: &[&str]| -> Option<&Finding> {
-        findings.iter().find(|f| cats.iter().any(|c| f.category == *c))
+        findings
+            .iter()
+            .find(|f| cats.iter().any(|c| f.category == *c))
     };
     let mark_for = |cats: &[&str], ok: String| -> (String, String) {
         match has(cats) {
@@ -307,46 +348,158 @@ pub fn areas(ev: &Evidence, findings: &[Finding]) -> Vec<Area> {
         }
     };
     let mut out = Vec::new();
-    let shell = ev.host.env.vars.keys().filter(|k| k.to_ascii_lowercase().ends_with("_proxy")).count();
-    out.push(area("environment", ("✓".into(), format!("{shell} proxy variables in the shell; platform: {}", platform_name(ev)))));
+    let shell = ev
+        .host
+        .env
+        .vars
+        .keys()
+        .filter(|k| k.to_ascii_lowercase().ends_with("_proxy"))
+        .count();
+    out.push(area(
+        "environment",
+        (
+            "✓".into(),
+            format!(
+                "{shell} proxy variables in the shell; platform: {}",
+                platform_name(ev)
+            ),
+        ),
+    ));
     let di = &ev.commands.docker_info;
     let daemon_ok = match &di.parsed {
-        Some(i) if i.server_reachable => format!("dockerd {} ({})", i.server_version.clone().unwrap_or_default(), i.operating_system.clone().unwrap_or_default()),
+        Some(i) if i.server_reachable => format!(
+            "dockerd {} ({})",
+            i.server_version.clone().unwrap_or_default(),
+            i.operating_system.clone().unwrap_or_default()
+        ),
         _ if !di.found() => "docker CLI not installed".into(),
         _ => "not reachable".into(),
     };
-    out.push(area("docker daemon", mark_for(&["daemon-config-invalid", "daemon-not-running"], daemon_ok)));
-    let ctd = ev.commands.systemd.get("containerd.service").and_then(|r| r.parsed.as_ref());
+    out.push(area(
+        "docker daemon",
+        mark_for(&["daemon-config-invalid", "daemon-not-running"], daemon_ok),
+    ));
+    let ctd = ev
+        .commands
+        .systemd
+        .get("containerd.service")
+        .and_then(|r| r.parsed.as_ref());
     let ctd_ok = match ctd {
-        Some(s) if s.installed() => format!("containerd.service {}", s.active_state.clone().unwrap_or_default()),
+        Some(s) if s.installed() => format!(
+            "containerd.service {}",
+            s.active_state.clone().unwrap_or_default()
+        ),
         _ => "no containerd.service".into(),
     };
-    out.push(area("containerd", mark_for(&["containerd-proxy-missing"], ctd_ok)));
+    out.push(area(
+        "containerd",
+        mark_for(&["containerd-proxy-missing"], ctd_ok),
+    ));
     let dproxy = ev
         .components
         .get("dockerd")
-        .and_then(|c| c.vars.get("HTTPS_PROXY").or_else(|| c.vars.get("https_proxy")))
-        .map(|s| format!("dockerd uses {} (from {})", crate::redact::text(&s.value), s.from))
+        .and_then(|c| {
+            c.vars
+                .get("HTTPS_PROXY")
+                .or_else(|| c.vars.get("https_proxy"))
+        })
+        .map(|s| {
+            format!(
+                "dockerd uses {} (from {})",
+                crate::redact::text(&s.value),
+                s.from
+            )
+        })
         .unwrap_or_else(|| "dockerd has no HTTPS proxy".into());
     out.push(area(
         "proxy",
-        mark_for(&["proxy-refused", "proxy-loopback-in-vm", "proxy-auth", "proxy-scheme", "daemon-proxy-missing", "daemon-proxy-not-applied", "no-proxy-bypass", "proxy-var-ignored", "client-only-proxy"], dproxy),
+        mark_for(
+            &[
+                "proxy-refused",
+                "proxy-loopback-in-vm",
+                "proxy-auth",
+                "proxy-scheme",
+                "daemon-proxy-missing",
+                "daemon-proxy-not-applied",
+                "no-proxy-bypass",
+                "proxy-var-ignored",
+                "client-only-proxy",
+            ],
+            dproxy,
+        ),
     ));
     let probed = |role: Option<Role>| -> usize {
-        ev.probes.as_ref().map_or(0, |p| p.targets.iter().filter(|t| role.is_none_or(|r| t.target.role == r)).count())
+        ev.probes.as_ref().map_or(0, |p| {
+            p.targets
+                .iter()
+                .filter(|t| role.is_none_or(|r| t.target.role == r))
+                .count()
+        })
     };
     let offline = ev.probes.is_none();
-    let skip = |what: &str| if offline { "not probed (--offline)".to_string() } else { what.to_string() };
-    out.push(area("DNS", mark_for(&["dns-failure", "dns-poisoned"], skip(&format!("{} names resolved", probed(None))))));
-    out.push(area("TLS", mark_for(&["tls-unknown-authority", "tls-hostname-mismatch", "tls-expired-or-clock", "insecure-registry-http"], skip("certificate chains trusted"))));
-    out.push(area("registries", mark_for(&["network-timeout", "connection-reset-eof", "blob-download-bypass", "rate-limit", "ipv6-unreachable"], skip(&format!("{} endpoints answered", probed(None) - probed(Some(Role::Mirror)))))));
+    let skip = |what: &str| {
+        if offline {
+            "not probed (--offline)".to_string()
+        } else {
+            what.to_string()
+        }
+    };
+    out.push(area(
+        "DNS",
+        mark_for(
+            &["dns-failure", "dns-poisoned"],
+            skip(&format!("{} names resolved", probed(None))),
+        ),
+    ));
+    out.push(area(
+        "TLS",
+        mark_for(
+            &[
+                "tls-unknown-authority",
+                "tls-hostname-mismatch",
+                "tls-expired-or-clock",
+                "insecure-registry-http",
+            ],
+            skip("certificate chains trusted"),
+        ),
+    ));
+    out.push(area(
+        "registries",
+        mark_for(
+            &[
+                "network-timeout",
+                "connection-reset-eof",
+                "blob-download-bypass",
+                "rate-limit",
+                "ipv6-unreachable",
+            ],
+            skip(&format!(
+                "{} endpoints answered",
+                probed(None) - probed(Some(Role::Mirror))
+            )),
+        ),
+    ));
     let mirrors = probed(Some(Role::Mirror));
-    out.push(area("mirrors", mark_for(&["mirror-failure", "mirror-not-applicable"], if mirrors == 0 { "none configured".into() } else { skip(&format!("{mirrors} mirrors answered")) })));
+    out.push(area(
+        "mirrors",
+        mark_for(
+            &["mirror-failure", "mirror-not-applicable"],
+            if mirrors == 0 {
+                "none configured".into()
+            } else {
+                skip(&format!("{mirrors} mirrors answered"))
+            },
+        ),
+    ));
     out
 }
 
 fn area(name: &str, (mark, detail): (String, String)) -> Area {
-    Area { name: name.into(), mark, detail }
+    Area {
+        name: name.into(),
+        mark,
+        detail,
+    }
 }
 
 fn platform_name(ev: &Evidence) -> String {

@@ -12,7 +12,8 @@ use pulldoctor::report::{self, InputSummary, Report, Style};
 use pulldoctor::rules::{Catalog, Lang, Rule, interpolate_with};
 
 use crate::cli::{
-    CheckArgs, Cli, ColorArg, Command, ComponentArg, ExplainArgs, Format, LangArg, ReplayArgs, RouteArgs, RulesArgs,
+    CheckArgs, Cli, ColorArg, Command, ComponentArg, ExplainArgs, Format, LangArg, ReplayArgs,
+    RouteArgs, RulesArgs,
 };
 
 #[derive(Debug)]
@@ -43,7 +44,10 @@ impl From<String> for Error {
 }
 
 pub fn run(cli: Cli) -> Result<u8, Error> {
-    let style = Style { color: use_color(cli.global.color), lang: lang(cli.global.lang) };
+    let style = Style {
+        color: use_color(cli.global.color),
+        lang: lang(cli.global.lang),
+    };
     match cli.command {
         Command::Explain(args) => explain(args, cli.global.format, style),
         Command::Rules(args) => rules(args, cli.global.format, style),
@@ -65,7 +69,11 @@ fn lang(arg: Option<LangArg>) -> Lang {
                 .filter_map(|k| std::env::var(k).ok())
                 .find(|v| !v.is_empty())
                 .unwrap_or_default();
-            if v.to_ascii_lowercase().starts_with("zh") { Lang::Zh } else { Lang::En }
+            if v.to_ascii_lowercase().starts_with("zh") {
+                Lang::Zh
+            } else {
+                Lang::En
+            }
         }
     }
 }
@@ -100,7 +108,11 @@ fn render(report: &Report, format: Format, style: Style) -> String {
 fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error> {
     let mut classifier = Classifier::builtin()?;
     let stdin_only = args.files.is_empty();
-    let sources: Vec<&Path> = if stdin_only { vec![Path::new("-")] } else { args.files.iter().map(|p| p.as_path()).collect() };
+    let sources: Vec<&Path> = if stdin_only {
+        vec![Path::new("-")]
+    } else {
+        args.files.iter().map(|p| p.as_path()).collect()
+    };
     let many = sources.len() > 1;
     let mut total = InputStats::default();
     let mut names = Vec::new();
@@ -114,10 +126,13 @@ fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error>
         let stats = if name == "-" {
             let stdin = io::stdin();
             if stdin.is_terminal() {
-                eprintln!("pulldoctor: reading the log from standard input; paste it, then press Ctrl-D");
+                eprintln!(
+                    "pulldoctor: reading the log from standard input; paste it, then press Ctrl-D"
+                );
             }
             let lock = stdin.lock();
-            read_into(lock, &mut classifier).map_err(|e| Error::Msg(format!("standard input: {e}")))?
+            read_into(lock, &mut classifier)
+                .map_err(|e| Error::Msg(format!("standard input: {e}")))?
         } else {
             let file = open_input(src)?;
             read_into(file, &mut classifier).map_err(|e| Error::Msg(format!("{name}: {e}")))?
@@ -138,7 +153,11 @@ fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error>
         names.push(name);
     }
     if !total.has_text {
-        let what = if total.bytes == 0 { "is empty" } else { "holds only blank lines" };
+        let what = if total.bytes == 0 {
+            "is empty"
+        } else {
+            "holds only blank lines"
+        };
         return Err(Error::Msg(format!(
             "the input {what}: give the output of the failed command, e.g. `docker pull IMAGE 2>&1 | pulldoctor explain`"
         )));
@@ -149,7 +168,9 @@ fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error>
     report.findings = findings;
     let mut notes = encodings;
     if overflow > 0 {
-        notes.push(format!("{overflow} matching lines beyond the first 10000 distinct ones were not grouped"));
+        notes.push(format!(
+            "{overflow} matching lines beyond the first 10000 distinct ones were not grouped"
+        ));
     }
     if total.looks_binary() {
         if !report.diagnosed() {
@@ -178,9 +199,12 @@ fn read_into<R: Read>(r: R, c: &mut Classifier<'_>) -> io::Result<InputStats> {
 
 fn open_input(path: &Path) -> Result<File, Error> {
     let name = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))?;
     if meta.is_dir() {
-        return Err(Error::Msg(format!("{name}: is a directory; give a log file")));
+        return Err(Error::Msg(format!(
+            "{name}: is a directory; give a log file"
+        )));
     }
     File::open(path).map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))
 }
@@ -229,7 +253,10 @@ fn rules(args: RulesArgs, format: Format, style: Style) -> Result<u8, Error> {
                 )));
             };
             let out = match format {
-                Format::Json => format!("{}\n", serde_json::to_string_pretty(&rule_json(r)).unwrap_or_default()),
+                Format::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&rule_json(r)).unwrap_or_default()
+                ),
                 _ => rule_long(r, style.lang),
             };
             write_out(&out)?;
@@ -240,7 +267,11 @@ fn rules(args: RulesArgs, format: Format, style: Style) -> Result<u8, Error> {
 
 /// Placeholders shown as `<name>` in rule documentation.
 fn generic(t: &str) -> String {
-    interpolate_with(t, |_| None).replace('{', "<").replace('}', ">").replace("<<", "{{").replace(">>", "}}")
+    interpolate_with(t, |_| None)
+        .replace('{', "<")
+        .replace('}', ">")
+        .replace("<<", "{{")
+        .replace(">>", "}}")
 }
 
 fn rule_json(r: &Rule) -> serde_json::Value {
@@ -262,25 +293,50 @@ fn rule_json(r: &Rule) -> serde_json::Value {
 /// `pulldoctor rules ID`: the long explanation, as `rustc --explain` prints.
 fn rule_long(r: &Rule, lang: Lang) -> String {
     let mut s = format!("# {} {}: {}\n\n", r.id, r.slug, generic(r.title.get(lang)));
-    s += &format!("category: {}   severity: {}\n\n", r.category, r.severity.as_str());
+    s += &format!(
+        "category: {}   severity: {}\n\n",
+        r.category,
+        r.severity.as_str()
+    );
     s += &generic(r.explanation.get(lang).trim());
     s += "\n\n";
-    s += if lang == Lang::Zh { "## 解决\n\n" } else { "## Fix\n\n" };
+    s += if lang == Lang::Zh {
+        "## 解决\n\n"
+    } else {
+        "## Fix\n\n"
+    };
     for (i, f) in r.fix.iter().enumerate() {
-        s += &format!("{}. {}\n", i + 1, generic(if lang == Lang::Zh { &f.zh } else { &f.en }));
+        s += &format!(
+            "{}. {}\n",
+            i + 1,
+            generic(if lang == Lang::Zh { &f.zh } else { &f.en })
+        );
         for c in &f.commands {
             s += &format!("       $ {}\n", generic(c));
         }
     }
-    let examples: Vec<&str> = r.examples.iter().filter(|e| e.expect.is_none()).map(|e| e.text.as_str()).collect();
+    let examples: Vec<&str> = r
+        .examples
+        .iter()
+        .filter(|e| e.expect.is_none())
+        .map(|e| e.text.as_str())
+        .collect();
     if !examples.is_empty() {
-        s += if lang == Lang::Zh { "\n## 日志示例\n\n" } else { "\n## Messages it recognises\n\n" };
+        s += if lang == Lang::Zh {
+            "\n## 日志示例\n\n"
+        } else {
+            "\n## Messages it recognises\n\n"
+        };
         for e in examples {
             s += &format!("    {}\n", e.trim());
         }
     }
     if !r.docs.is_empty() {
-        s += if lang == Lang::Zh { "\n## 参考\n\n" } else { "\n## References\n\n" };
+        s += if lang == Lang::Zh {
+            "\n## 参考\n\n"
+        } else {
+            "\n## References\n\n"
+        };
         for d in &r.docs {
             s += &format!("- {d}\n");
         }
@@ -289,7 +345,8 @@ fn rule_long(r: &Rule, lang: Lang) -> String {
 }
 
 fn rules_markdown(rules: &[&Rule], lang: Lang) -> String {
-    let mut s = String::from("| id | slug | category | severity | title |\n|---|---|---|---|---|\n");
+    let mut s =
+        String::from("| id | slug | category | severity | title |\n|---|---|---|---|---|\n");
     for r in rules {
         s += &format!(
             "| {} | {} | {} | {} | {} |\n",
@@ -323,7 +380,11 @@ fn image_registry(reference: &str) -> String {
     let r = reference.trim().trim_start_matches("docker://");
     match r.split_once('/') {
         Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            if first == "docker.io" || first == "index.docker.io" { "registry-1.docker.io".into() } else { first.into() }
+            if first == "docker.io" || first == "index.docker.io" {
+                "registry-1.docker.io".into()
+            } else {
+                first.into()
+            }
         }
         _ => "registry-1.docker.io".into(),
     }
@@ -340,12 +401,17 @@ fn parse_dns_server(s: &str) -> Result<std::net::SocketAddr, Error> {
 
 fn check(args: CheckArgs, format: Format, style: Style) -> Result<u8, Error> {
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
-        return Err(Error::Msg("--timeout must be between 0 and 600 seconds".into()));
+        return Err(Error::Msg(
+            "--timeout must be between 0 and 600 seconds".into(),
+        ));
     }
     if let Some(root) = &args.root
         && !root.is_dir()
     {
-        return Err(Error::Msg(format!("--root {}: not a directory", root.display())));
+        return Err(Error::Msg(format!(
+            "--root {}: not a directory",
+            root.display()
+        )));
     }
     let mut registries = args.registries.clone();
     registries.extend(args.images.iter().map(|i| image_registry(i)));
@@ -353,7 +419,11 @@ fn check(args: CheckArgs, format: Format, style: Style) -> Result<u8, Error> {
         local: local_options(args.root.as_deref()),
         offline: args.offline,
         registries,
-        dns_servers: args.dns_servers.iter().map(|s| parse_dns_server(s)).collect::<Result<_, _>>()?,
+        dns_servers: args
+            .dns_servers
+            .iter()
+            .map(|s| parse_dns_server(s))
+            .collect::<Result<_, _>>()?,
         vm_gateway: args.vm_gateway,
         timeout: std::time::Duration::from_secs_f64(args.timeout),
         no_hub: args.no_hub,
@@ -364,7 +434,9 @@ fn check(args: CheckArgs, format: Format, style: Style) -> Result<u8, Error> {
     spinner.stop();
     // getaddrinfo threads cannot be cancelled: do not wait for them.
     rt.shutdown_background();
-    let redact = pulldoctor::redact::Options { users: args.redact_users };
+    let redact = pulldoctor::redact::Options {
+        users: args.redact_users,
+    };
     let mut report = Report::new("check");
     report.findings = pulldoctor::check::diagnose(&ev, style.lang)?;
     report.areas = pulldoctor::check::areas(&ev, &report.findings);
@@ -372,7 +444,13 @@ fn check(args: CheckArgs, format: Format, style: Style) -> Result<u8, Error> {
     finish_check(report, format, style, args.save.as_deref(), args.verbose)
 }
 
-fn finish_check(report: Report, format: Format, style: Style, save: Option<&Path>, verbose: bool) -> Result<u8, Error> {
+fn finish_check(
+    report: Report,
+    format: Format,
+    style: Style,
+    save: Option<&Path>,
+    verbose: bool,
+) -> Result<u8, Error> {
     if let Some(path) = save {
         std::fs::write(path, report::render_json(&report))
             .map_err(|e| Error::Msg(format!("--save {}: {}", path.display(), io_text(&e))))?;
@@ -384,26 +462,44 @@ fn finish_check(report: Report, format: Format, style: Style, save: Option<&Path
         out.push('\n');
     }
     write_out(&out)?;
-    Ok(if report.findings.iter().any(|f| f.severity == "error") { 1 } else { 0 })
+    Ok(if report.findings.iter().any(|f| f.severity == "error") {
+        1
+    } else {
+        0
+    })
 }
 
 fn replay(args: ReplayArgs, format: Format, style: Style) -> Result<u8, Error> {
     let name = args.file.display().to_string();
-    let meta = std::fs::metadata(&args.file).map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))?;
+    let meta = std::fs::metadata(&args.file)
+        .map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))?;
     if meta.len() > 256 << 20 {
-        return Err(Error::Msg(format!("{name}: larger than 256 MiB; not a pulldoctor report")));
+        return Err(Error::Msg(format!(
+            "{name}: larger than 256 MiB; not a pulldoctor report"
+        )));
     }
-    let text = std::fs::read_to_string(&args.file).map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))?;
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| Error::Msg(format!("{name}: {}", io_text(&e))))?;
     let saved: Report = serde_json::from_str(&text)
         .map_err(|e| Error::Msg(format!("{name}: not a pulldoctor report: {e}")))?;
     if saved.schema != report::SCHEMA {
-        return Err(Error::Msg(format!("{name}: schema {:?}, expected {:?}", saved.schema, report::SCHEMA)));
+        return Err(Error::Msg(format!(
+            "{name}: schema {:?}, expected {:?}",
+            saved.schema,
+            report::SCHEMA
+        )));
     }
     let Some(evidence) = saved.evidence else {
-        return Err(Error::Msg(format!("{name}: the report has no evidence (only `check --save` reports can be replayed)")));
+        return Err(Error::Msg(format!(
+            "{name}: the report has no evidence (only `check --save` reports can be replayed)"
+        )));
     };
-    let ev: pulldoctor::check::Evidence = serde_json::from_value(evidence.clone())
-        .map_err(|e| Error::Msg(format!("{name}: evidence of another pulldoctor version: {e}")))?;
+    let ev: pulldoctor::check::Evidence =
+        serde_json::from_value(evidence.clone()).map_err(|e| {
+            Error::Msg(format!(
+                "{name}: evidence of another pulldoctor version: {e}"
+            ))
+        })?;
     let mut report = Report::new("replay");
     report.findings = pulldoctor::check::diagnose(&ev, style.lang)?;
     report.areas = pulldoctor::check::areas(&ev, &report.findings);
@@ -414,7 +510,9 @@ fn replay(args: ReplayArgs, format: Format, style: Style) -> Result<u8, Error> {
 fn route(args: RouteArgs, format: Format) -> Result<u8, Error> {
     use pulldoctor::route::{Component, component_env, route as route_for};
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
-        return Err(Error::Msg("--timeout must be between 0 and 600 seconds".into()));
+        return Err(Error::Msg(
+            "--timeout must be between 0 and 600 seconds".into(),
+        ));
     }
     let local = local_options(args.root.as_deref());
     let host = pulldoctor::evidence::collect_local(&local);
@@ -433,15 +531,28 @@ fn route(args: RouteArgs, format: Format) -> Result<u8, Error> {
         Some(ComponentArg::Go) => vec![Component::Go],
         Some(ComponentArg::Curl) => vec![Component::Curl],
     };
-    let answers: Vec<_> = comps.iter().map(|c| route_for(&component_env(&host, &cmds, *c), *c, &args.url)).collect();
+    let answers: Vec<_> = comps
+        .iter()
+        .map(|c| route_for(&component_env(&host, &cmds, *c), *c, &args.url))
+        .collect();
     let out = match format {
-        Format::Json if answers.len() == 1 => format!("{}\n", serde_json::to_string_pretty(&answers[0]).unwrap_or_default()),
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&answers).unwrap_or_default()),
+        Format::Json if answers.len() == 1 => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&answers[0]).unwrap_or_default()
+        ),
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&answers).unwrap_or_default()
+        ),
         _ => {
             let mut s = String::new();
             for a in &answers {
                 let via = a.proxy.clone().unwrap_or_else(|| "direct".into());
-                let from = a.source.as_ref().map(|s| format!(" ({} from {})", s.var, s.from)).unwrap_or_default();
+                let from = a
+                    .source
+                    .as_ref()
+                    .map(|s| format!(" ({} from {})", s.var, s.from))
+                    .unwrap_or_default();
                 s += &format!("{:<11} {via}{from}: {}\n", a.component, a.reason);
             }
             s
@@ -460,7 +571,10 @@ struct Spinner {
 impl Spinner {
     fn start() -> Spinner {
         if !io::stderr().is_terminal() {
-            return Spinner { stop: None, handle: None };
+            return Spinner {
+                stop: None,
+                handle: None,
+            };
         }
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let handle = std::thread::spawn(move || {
@@ -469,13 +583,19 @@ impl Spinner {
             loop {
                 eprint!("\r{} checking this machine…", frames[i % frames.len()]);
                 i += 1;
-                if rx.recv_timeout(std::time::Duration::from_millis(100)).is_ok() {
+                if rx
+                    .recv_timeout(std::time::Duration::from_millis(100))
+                    .is_ok()
+                {
                     eprint!("\r\x1b[2K");
                     return;
                 }
             }
         });
-        Spinner { stop: Some(tx), handle: Some(handle) }
+        Spinner {
+            stop: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     fn stop(mut self) {

@@ -45,7 +45,12 @@ impl Prefilter {
                 }
             }
         };
-        for (i, r) in cat.rules.iter().enumerate().filter(|(_, r)| r.is_log_rule()) {
+        for (i, r) in cat
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_log_rule())
+        {
             r.keywords.iter().for_each(|k| add(k, Owner::Rule(i)));
         }
         for (i, s) in cat.signals.iter().enumerate() {
@@ -59,7 +64,11 @@ impl Prefilter {
             .match_kind(MatchKind::Standard)
             .build(&words)
             .expect("keyword automaton");
-        Prefilter { ac, owners, slots: cat.rules.len() + cat.signals.len() + cat.extractors.len() }
+        Prefilter {
+            ac,
+            owners,
+            slots: cat.rules.len() + cat.signals.len() + cat.extractors.len(),
+        }
     }
 
     /// The prefilter of the built-in catalogue.
@@ -163,7 +172,11 @@ impl<'c> Classifier<'c> {
         for &o in &hits {
             match o {
                 Owner::Signal(i) if !self.signals[i] => {
-                    if self.cat.signals[i].regexes().iter().any(|re| re.is_match(text)) {
+                    if self.cat.signals[i]
+                        .regexes()
+                        .iter()
+                        .any(|re| re.is_match(text))
+                    {
                         self.signals[i] = true;
                     }
                 }
@@ -192,7 +205,11 @@ impl<'c> Classifier<'c> {
             cands.iter().map(|c| (c.rule, key_caps(&c.caps))).collect();
         let here = (self.file, line_no);
         let file = self.files.get(self.file).cloned();
-        let sample = || Matched { file, line: line_no, text: excerpt(text, first_at) };
+        let sample = || Matched {
+            file,
+            line: line_no,
+            text: excerpt(text, first_at),
+        };
         match self.index.get(&key) {
             Some(&g) => {
                 let g = &mut self.groups[g];
@@ -239,7 +256,10 @@ impl<'c> Classifier<'c> {
         let signal_ok = |r: &Rule| {
             r.context.is_empty()
                 || r.context.iter().any(|c| {
-                    cat.signals.iter().zip(&self.signals).any(|(s, seen)| *seen && s.name == *c)
+                    cat.signals
+                        .iter()
+                        .zip(&self.signals)
+                        .any(|(s, seen)| *seen && s.name == *c)
                 })
         };
         struct Acc {
@@ -274,7 +294,8 @@ impl<'c> Classifier<'c> {
                     }
                 }
                 None => {
-                    let mut entities: BTreeMap<String, String> = best.caps.iter().cloned().collect();
+                    let mut entities: BTreeMap<String, String> =
+                        best.caps.iter().cloned().collect();
                     for (k, v) in &g.extra {
                         entities.entry(k.clone()).or_insert_with(|| v.clone());
                     }
@@ -335,7 +356,10 @@ fn match_rule(rule: &Rule, text: &str) -> Option<(usize, Vec<(String, String)>)>
                 }
             }
             let ok = rule.where_.iter().all(|(name, pat)| {
-                let v = out.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.as_str());
+                let v = out
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or("", |(_, v)| v.as_str());
                 where_regex(pat).is_some_and(|re| re.is_match(v))
             });
             if ok {
@@ -349,7 +373,8 @@ fn match_rule(rule: &Rule, text: &str) -> Option<(usize, Vec<(String, String)>)>
 
 /// `where` regexes, compiled once each.
 fn where_regex(pat: &str) -> Option<&'static regex::Regex> {
-    static CACHE: OnceLock<std::sync::Mutex<HashMap<String, &'static regex::Regex>>> = OnceLock::new();
+    static CACHE: OnceLock<std::sync::Mutex<HashMap<String, &'static regex::Regex>>> =
+        OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut map = cache.lock().ok()?;
     if let Some(re) = map.get(pat) {
@@ -367,7 +392,8 @@ fn extract(x: &crate::rules::Extractor, text: &str, into: &mut BTreeMap<String, 
                 if let Some(m) = caps.name(name)
                     && !m.as_str().is_empty()
                 {
-                    into.entry(name.to_string()).or_insert_with(|| m.as_str().to_string());
+                    into.entry(name.to_string())
+                        .or_insert_with(|| m.as_str().to_string());
                 }
             }
             for (k, v) in &x.set {
@@ -450,14 +476,17 @@ pub fn reflow(text: &str) -> String {
         }
         let mut first = true;
         for line in para.lines() {
-            let verbatim = line.starts_with("    ") || line.trim_start().starts_with(['-', '*', '$']);
+            let verbatim =
+                line.starts_with("    ") || line.trim_start().starts_with(['-', '*', '$']);
             let l = line.trim();
             if l.is_empty() {
                 continue;
             }
             if !first {
                 let last = out.chars().last();
-                let joins_cjk = last.is_some_and(|c| is_cjk(c) && (l.chars().next().is_some_and(is_cjk) || is_fullwidth_punct(c)));
+                let joins_cjk = last.is_some_and(|c| {
+                    is_cjk(c) && (l.chars().next().is_some_and(is_cjk) || is_fullwidth_punct(c))
+                });
                 if verbatim {
                     out.push('\n');
                 } else if !joins_cjk {

@@ -124,7 +124,12 @@ fn sniff(b: &[u8]) -> (Encoding, usize) {
     if sample.len() >= 8 {
         let pairs = sample.len() / 2;
         let even_nul = sample.iter().step_by(2).filter(|&&x| x == 0).count();
-        let odd_nul = sample.iter().skip(1).step_by(2).filter(|&&x| x == 0).count();
+        let odd_nul = sample
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .filter(|&&x| x == 0)
+            .count();
         if odd_nul * 10 >= pairs * 7 && even_nul * 20 < pairs {
             return (Encoding::Utf16Le, 0);
         }
@@ -145,7 +150,11 @@ struct Utf16Decoder {
 
 impl Utf16Decoder {
     fn new(enc: Encoding) -> Self {
-        Utf16Decoder { enc, odd: None, high: None }
+        Utf16Decoder {
+            enc,
+            odd: None,
+            high: None,
+        }
     }
 
     fn decode(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
@@ -271,7 +280,13 @@ impl LineSplitter {
     }
 
     /// Normalises one physical line (or window) and hands its segments on.
-    fn process(&mut self, raw: &[u8], stats: &mut InputStats, f: &mut impl FnMut(u64, &str), whole: bool) {
+    fn process(
+        &mut self,
+        raw: &[u8],
+        stats: &mut InputStats,
+        f: &mut impl FnMut(u64, &str),
+        whole: bool,
+    ) {
         let line_no = self.line;
         let mut clean = std::mem::take(&mut self.scratch);
         clean.clear();
@@ -401,7 +416,15 @@ mod tests {
     #[test]
     fn crlf_and_progress_redraws() {
         let v = lines(b"a\r\nb 10%\rb 20%\rerror x\r\n");
-        assert_eq!(v, vec![(1, "a".into()), (2, "b 10%".into()), (2, "b 20%".into()), (2, "error x".into())]);
+        assert_eq!(
+            v,
+            vec![
+                (1, "a".into()),
+                (2, "b 10%".into()),
+                (2, "b 20%".into()),
+                (2, "error x".into())
+            ]
+        );
     }
 
     #[test]
@@ -417,7 +440,10 @@ mod tests {
         le.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
         let mut be: Vec<u8> = Vec::new();
         be.extend(text.encode_utf16().flat_map(|u| u.to_be_bytes()));
-        let want = vec![(1, "Error response from daemon: EOF".to_string()), (2, "second".to_string())];
+        let want = vec![
+            (1, "Error response from daemon: EOF".to_string()),
+            (2, "second".to_string()),
+        ];
         assert_eq!(lines(&le), want);
         assert_eq!(lines(&be), want);
     }
@@ -433,10 +459,14 @@ mod tests {
     #[test]
     fn long_line_error_at_end_is_seen() {
         let mut input = vec![b'x'; 3 * WINDOW + 123];
-        input.extend_from_slice(b" proxyconnect tcp: dial tcp 127.0.0.1:1: connect: connection refused");
+        input.extend_from_slice(
+            b" proxyconnect tcp: dial tcp 127.0.0.1:1: connect: connection refused",
+        );
         let v = lines(&input);
         assert!(v.iter().all(|(n, _)| *n == 1));
-        assert!(v.iter().any(|(_, s)| s.contains("proxyconnect tcp: dial tcp 127.0.0.1:1: connect: connection refused")));
+        assert!(v.iter().any(|(_, s)| {
+            s.contains("proxyconnect tcp: dial tcp 127.0.0.1:1: connect: connection refused")
+        }));
         assert!(v.iter().all(|(_, s)| s.len() <= WINDOW + OVERLAP));
     }
 
@@ -444,7 +474,9 @@ mod tests {
     fn binary_is_flagged() {
         let mut stats = InputStats::default();
         let data: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 256) as u8).collect();
-        stats = for_each_line(&data[..], |_, _| {}).map(|s| s).unwrap_or(stats);
+        stats = for_each_line(&data[..], |_, _| {})
+            .map(|s| s)
+            .unwrap_or(stats);
         assert!(stats.looks_binary());
         let text = for_each_line(&b"hello\n"[..], |_, _| {}).unwrap();
         assert!(!text.looks_binary());

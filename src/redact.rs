@@ -36,14 +36,20 @@ const RULES: &[(&str, &str)] = &[
     // Bearer tokens on their own.
     (r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}", "$1 ***"),
     // JSON Web Tokens.
-    (r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*", "eyJ***"),
+    (
+        r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
+        "eyJ***",
+    ),
     // Signed URL parameters and token parameters (Docker blob `verify=`, S3, Azure SAS).
     (
         r"(?i)([?&;](?:token|access_token|refresh_token|id_token|x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|se|verify|key|password|passwd|secret|client_secret)=)[^&\s\x22'<>]+",
         "$1***",
     ),
     // docker config.json credentials.
-    (r#"(?i)("(?:auth|identitytoken|registrytoken|password|secret)"\s*:\s*")[^"]*""#, "$1***\""),
+    (
+        r#"(?i)("(?:auth|identitytoken|registrytoken|password|secret)"\s*:\s*")[^"]*""#,
+        "$1***\"",
+    ),
     // key=value secrets in env dumps and command lines.
     (
         r"(?i)\b((?:[a-z0-9_]*_)?(?:password|passwd|secret|token|api_?key|access_key))=[^\s,;\x22']+",
@@ -108,7 +114,11 @@ pub fn text_with(s: &str, opts: Options) -> Cow<'_, str> {
     let (ui, user_only) = userinfo_res();
     out = ui
         .replace_all(&out, |c: &regex::Captures| {
-            let user = if opts.users || c[2].is_empty() { "***" } else { &c[2] };
+            let user = if opts.users || c[2].is_empty() {
+                "***"
+            } else {
+                &c[2]
+            };
             format!("{}{}:***@", &c[1], user)
         })
         .into_owned();
@@ -144,10 +154,19 @@ mod tests {
 
     #[test]
     fn proxy_password_keeps_user() {
-        assert_eq!(text("HTTPS_PROXY=http://alice:S3cret@proxy:8080"), "HTTPS_PROXY=http://alice:***@proxy:8080");
+        assert_eq!(
+            text("HTTPS_PROXY=http://alice:S3cret@proxy:8080"),
+            "HTTPS_PROXY=http://alice:***@proxy:8080"
+        );
         let o = Options { users: true };
-        assert_eq!(text_with("http://alice:S3cret@proxy:8080", o), "http://***:***@proxy:8080");
-        assert_eq!(text_with("http://alice@proxy:8080", o), "http://***@proxy:8080");
+        assert_eq!(
+            text_with("http://alice:S3cret@proxy:8080", o),
+            "http://***:***@proxy:8080"
+        );
+        assert_eq!(
+            text_with("http://alice@proxy:8080", o),
+            "http://***@proxy:8080"
+        );
     }
 
     #[test]
@@ -162,12 +181,27 @@ mod tests {
     fn tokens_and_headers() {
         for (input, secret) in [
             ("Authorization: Bearer abcdefghijklmnop", "abcdefghijklmnop"),
-            ("Proxy-Authorization: Basic YWxpY2U6czNjcmV0", "YWxpY2U6czNjcmV0"),
-            ("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "eyJzdWIiOiIxIn0"),
-            (r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpwYXNz"}}}"#, "dXNlcjpwYXNz"),
+            (
+                "Proxy-Authorization: Basic YWxpY2U6czNjcmV0",
+                "YWxpY2U6czNjcmV0",
+            ),
+            (
+                "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+                "eyJzdWIiOiIxIn0",
+            ),
+            (
+                r#"{"auths":{"ghcr.io":{"auth":"dXNlcjpwYXNz"}}}"#,
+                "dXNlcjpwYXNz",
+            ),
             ("AKIAIOSFODNN7EXAMPLE", "IOSFODNN7EXAMPLE"),
-            ("ghp_abcdefghijklmnopqrstuvwxyz0123", "abcdefghijklmnopqrstuvwxyz0123"),
-            ("X-Amz-Signature=deadbeefcafe&X-Amz-Credential=AK%2F", "deadbeefcafe"),
+            (
+                "ghp_abcdefghijklmnopqrstuvwxyz0123",
+                "abcdefghijklmnopqrstuvwxyz0123",
+            ),
+            (
+                "X-Amz-Signature=deadbeefcafe&X-Amz-Credential=AK%2F",
+                "deadbeefcafe",
+            ),
         ] {
             let r = text(input);
             assert!(!r.contains(secret), "{input} -> {r}");

@@ -26,8 +26,13 @@ pub enum Component {
 }
 
 impl Component {
-    pub const ALL: [Component; 5] =
-        [Component::Dockerd, Component::Containerd, Component::BuildRun, Component::Go, Component::Curl];
+    pub const ALL: [Component; 5] = [
+        Component::Dockerd,
+        Component::Containerd,
+        Component::BuildRun,
+        Component::Go,
+        Component::Curl,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -60,7 +65,13 @@ pub struct ComponentEnv {
 
 impl ComponentEnv {
     fn set(&mut self, k: &str, v: &str, from: &str) {
-        self.vars.insert(k.to_string(), Setting { value: v.to_string(), from: from.to_string() });
+        self.vars.insert(
+            k.to_string(),
+            Setting {
+                value: v.to_string(),
+                from: from.to_string(),
+            },
+        );
     }
 
     fn get(&self, k: &str) -> Option<String> {
@@ -74,7 +85,14 @@ impl ComponentEnv {
 }
 
 const PROXY_VARS: &[&str] = &[
-    "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
 ];
 
 fn source_label(s: &Source) -> String {
@@ -90,19 +108,36 @@ pub fn component_env(host: &HostEvidence, cmds: &CommandsEvidence, c: Component)
     let mut env = ComponentEnv::default();
     match c {
         Component::Dockerd | Component::Containerd => {
-            let unit = if c == Component::Dockerd { "docker.service" } else { "containerd.service" };
+            let unit = if c == Component::Dockerd {
+                "docker.service"
+            } else {
+                "containerd.service"
+            };
             unit_env(host, cmds, unit, &mut env);
             if c == Component::Dockerd {
                 daemon_json_env(host, &mut env);
-                if let Some(info) = cmds.docker_info.parsed.as_ref().filter(|i| i.server_reachable) {
+                if let Some(info) = cmds
+                    .docker_info
+                    .parsed
+                    .as_ref()
+                    .filter(|i| i.server_reachable)
+                {
                     if crate::evidence::docker_cli::is_docker_desktop(info) {
                         env.notes.push(
                             "Docker Desktop: pulls use Desktop's own proxy settings (Settings → Resources → Proxies); daemon.json proxies are ignored".into(),
                         );
                     }
-                    if !env.vars.keys().any(|k| k.to_ascii_lowercase().ends_with("_proxy")) {
+                    if !env
+                        .vars
+                        .keys()
+                        .any(|k| k.to_ascii_lowercase().ends_with("_proxy"))
+                    {
                         let from = "docker info (the running daemon)";
-                        for (k, v) in [("HTTP_PROXY", &info.http_proxy), ("HTTPS_PROXY", &info.https_proxy), ("NO_PROXY", &info.no_proxy)] {
+                        for (k, v) in [
+                            ("HTTP_PROXY", &info.http_proxy),
+                            ("HTTPS_PROXY", &info.https_proxy),
+                            ("NO_PROXY", &info.no_proxy),
+                        ] {
                             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                                 env.set(k, v, from);
                                 env.known = true;
@@ -115,12 +150,24 @@ pub fn component_env(host: &HostEvidence, cmds: &CommandsEvidence, c: Component)
         Component::BuildRun => {
             if let Some(cfg) = &host.files.docker_config {
                 let from = format!("{} proxies", source_label(&cfg.source));
-                let docker_host = host.env.vars.get("DOCKER_HOST").cloned().unwrap_or_default();
-                let p = cfg.proxies.get(&docker_host).or_else(|| cfg.proxies.get("default"));
+                let docker_host = host
+                    .env
+                    .vars
+                    .get("DOCKER_HOST")
+                    .cloned()
+                    .unwrap_or_default();
+                let p = cfg
+                    .proxies
+                    .get(&docker_host)
+                    .or_else(|| cfg.proxies.get("default"));
                 if let Some(p) = p {
                     env.known = true;
                     // buildx passes these (upper case) as build args; BuildKit exports both cases.
-                    for (k, v) in [("HTTP_PROXY", &p.http_proxy), ("HTTPS_PROXY", &p.https_proxy), ("NO_PROXY", &p.no_proxy)] {
+                    for (k, v) in [
+                        ("HTTP_PROXY", &p.http_proxy),
+                        ("HTTPS_PROXY", &p.https_proxy),
+                        ("NO_PROXY", &p.no_proxy),
+                    ] {
                         if let Some(v) = v {
                             env.set(k, v, &from);
                             env.set(&k.to_ascii_lowercase(), v, &from);
@@ -128,7 +175,9 @@ pub fn component_env(host: &HostEvidence, cmds: &CommandsEvidence, c: Component)
                     }
                 }
             }
-            env.notes.push("inside a RUN step, 127.0.0.1 is the build container itself, not the host".into());
+            env.notes.push(
+                "inside a RUN step, 127.0.0.1 is the build container itself, not the host".into(),
+            );
         }
         Component::Go | Component::Curl => {
             env.known = true;
@@ -143,7 +192,11 @@ pub fn component_env(host: &HostEvidence, cmds: &CommandsEvidence, c: Component)
 }
 
 fn unit_env(host: &HostEvidence, cmds: &CommandsEvidence, unit: &str, env: &mut ComponentEnv) {
-    let show = cmds.systemd.get(unit).and_then(|r| r.parsed.as_ref()).filter(|s| s.installed());
+    let show = cmds
+        .systemd
+        .get(unit)
+        .and_then(|r| r.parsed.as_ref())
+        .filter(|s| s.installed());
     let files = host.units.get(unit);
     if let Some(show) = show {
         env.known = true;
@@ -184,10 +237,16 @@ fn unit_env(host: &HostEvidence, cmds: &CommandsEvidence, unit: &str, env: &mut 
 /// daemon.json `proxies` (Engine 23+): each field set there overrides both
 /// cases of the variable (dockerd's `configureProxyEnv`).
 fn daemon_json_env(host: &HostEvidence, env: &mut ComponentEnv) {
-    let Some(dj) = &host.files.daemon_json else { return };
+    let Some(dj) = &host.files.daemon_json else {
+        return;
+    };
     let Some(p) = &dj.proxies else { return };
     let from = format!("{} proxies", source_label(&dj.source));
-    for (upper, v) in [("HTTP_PROXY", &p.http_proxy), ("HTTPS_PROXY", &p.https_proxy), ("NO_PROXY", &p.no_proxy)] {
+    for (upper, v) in [
+        ("HTTP_PROXY", &p.http_proxy),
+        ("HTTPS_PROXY", &p.https_proxy),
+        ("NO_PROXY", &p.no_proxy),
+    ] {
         if let Some(v) = v {
             env.known = true;
             env.set(upper, v, &from);
@@ -231,7 +290,10 @@ pub fn route(env: &ComponentEnv, c: Component, url: &str) -> RouteAnswer {
         reason: String::new(),
     };
     let src = |var: &str| {
-        env.vars.get(var).map(|s| RouteSource { var: var.to_string(), from: s.from.clone() })
+        env.vars.get(var).map(|s| RouteSource {
+            var: var.to_string(),
+            from: s.from.clone(),
+        })
     };
     match &decision {
         Decision::Proxy { url: p, var, .. } => {
@@ -242,9 +304,8 @@ pub fn route(env: &ComponentEnv, c: Component, url: &str) -> RouteAnswer {
         Decision::Direct { reason } => {
             ans.reason = reason.to_string();
             let var = match reason {
-                proxyenv::DirectReason::NoProxyEntry { var, .. } | proxyenv::DirectReason::NoProxyWildcard { var } => {
-                    Some(var.to_string())
-                }
+                proxyenv::DirectReason::NoProxyEntry { var, .. }
+                | proxyenv::DirectReason::NoProxyWildcard { var } => Some(var.to_string()),
                 proxyenv::DirectReason::UnparsableProxy { var, .. } => Some(var.to_string()),
                 _ => None,
             };
@@ -256,7 +317,11 @@ pub fn route(env: &ComponentEnv, c: Component, url: &str) -> RouteAnswer {
         }
     }
     if !env.known {
-        ans.reason = format!("{} (nothing is known about {}'s environment here)", ans.reason, c.name());
+        ans.reason = format!(
+            "{} (nothing is known about {}'s environment here)",
+            ans.reason,
+            c.name()
+        );
     }
     ans.reason = crate::redact::text(&ans.reason).into_owned();
     ans

@@ -75,7 +75,15 @@ pub const LOG_CATEGORIES: &[&str] = &[
 /// Entities that differ between repetitions of one cause (a layer digest, the
 /// CDN address picked by DNS) and so do not split a finding.
 pub const VOLATILE_ENTITIES: &[&str] = &[
-    "digest", "url", "address", "ip", "now", "not_after", "not_before", "detail", "time",
+    "digest",
+    "url",
+    "address",
+    "ip",
+    "now",
+    "not_after",
+    "not_before",
+    "detail",
+    "time",
 ];
 
 /// The id of the rule reported when nothing matched.
@@ -277,10 +285,7 @@ lazy_regexes!(Extractor);
 
 impl Rule {
     pub fn family(&self) -> u32 {
-        self.id
-            .get(2..3)
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(0)
+        self.id.get(2..3).and_then(|d| d.parse().ok()).unwrap_or(0)
     }
 
     /// Whether the rule classifies log lines (as opposed to evidence-only rules).
@@ -353,8 +358,7 @@ impl Catalog {
             lists: Vec::new(),
         };
         for (name, text) in files {
-            let f: RuleFile =
-                toml::from_str(text).map_err(|e| format!("rules/{name}: {e}"))?;
+            let f: RuleFile = toml::from_str(text).map_err(|e| format!("rules/{name}: {e}"))?;
             cat.rules.extend(f.rule.into_iter().map(|mut r| {
                 r.file = (*name).to_string();
                 r
@@ -449,7 +453,9 @@ impl Catalog {
                     p.push(format!("{at}: where.{cap}: {e}"));
                 }
                 if !r.common_captures().contains(cap) {
-                    p.push(format!("{at}: where.{cap} names a capture not in every pattern"));
+                    p.push(format!(
+                        "{at}: where.{cap} names a capture not in every pattern"
+                    ));
                 }
             }
             for c in &r.context {
@@ -481,7 +487,9 @@ impl Catalog {
                 p.push(format!("{at}: at least one fix step is required"));
             }
             if r.docs.is_empty() {
-                p.push(format!("{at}: docs: link the documentation or the source that prints the message"));
+                p.push(format!(
+                    "{at}: docs: link the documentation or the source that prints the message"
+                ));
             }
             if r.is_log_rule() {
                 let common = r.common_captures();
@@ -504,7 +512,9 @@ impl Catalog {
                     }
                 }
                 if r.keywords.is_empty() {
-                    p.push(format!("{at}: keywords are required (the prefilter skips lines without one)"));
+                    p.push(format!(
+                        "{at}: keywords are required (the prefilter skips lines without one)"
+                    ));
                 }
                 let positive = r.examples.iter().filter(|e| e.expect.is_none()).count();
                 let negative = r.examples.len() - positive;
@@ -516,7 +526,10 @@ impl Catalog {
                 for e in r.examples.iter().filter(|e| e.expect.is_none()) {
                     let lower = e.text.to_lowercase();
                     if !r.keywords.iter().any(|k| lower.contains(&k.to_lowercase())) {
-                        p.push(format!("{at}: example contains none of the keywords: {:?}", e.text));
+                        p.push(format!(
+                            "{at}: example contains none of the keywords: {:?}",
+                            e.text
+                        ));
                     }
                 }
             } else if r.id != UNKNOWN_RULE && r.retired.is_none() {
@@ -528,7 +541,10 @@ impl Catalog {
             }
             let expected_file = family_file(r.family());
             if expected_file != r.file {
-                p.push(format!("{at}: family {} belongs in rules/{expected_file}", r.family()));
+                p.push(format!(
+                    "{at}: family {} belongs in rules/{expected_file}",
+                    r.family()
+                ));
             }
         }
         for c in LOG_CATEGORIES {
@@ -568,10 +584,38 @@ impl Catalog {
 
 /// Entities that evidence rules (`check`) may interpolate.
 pub const EVIDENCE_ENTITIES: &[&str] = &[
-    "proxy", "proxy_host", "proxy_port", "host", "port", "registry", "mirror", "unit", "dropin",
-    "path", "var", "value", "no_proxy", "entry", "issuer", "product", "address", "gateway",
-    "dns_server", "system_answer", "reference_answer", "skew", "remaining", "error", "line",
-    "column", "image", "version", "daemon_json", "socket", "names", "not_after",
+    "proxy",
+    "proxy_host",
+    "proxy_port",
+    "host",
+    "port",
+    "registry",
+    "mirror",
+    "unit",
+    "dropin",
+    "path",
+    "var",
+    "value",
+    "no_proxy",
+    "entry",
+    "issuer",
+    "product",
+    "address",
+    "gateway",
+    "dns_server",
+    "system_answer",
+    "reference_answer",
+    "skew",
+    "remaining",
+    "error",
+    "line",
+    "column",
+    "image",
+    "version",
+    "daemon_json",
+    "socket",
+    "names",
+    "not_after",
 ];
 
 fn is_acronym(word: &str) -> bool {
@@ -647,7 +691,10 @@ mod tests {
         let s = interpolate_with("docker info --format '{{json .}}' | grep {proxy} {x", |n| {
             (n == "proxy").then_some("127.0.0.1:3128")
         });
-        assert_eq!(s, "docker info --format '{{json .}}' | grep 127.0.0.1:3128 {x");
+        assert_eq!(
+            s,
+            "docker info --format '{{json .}}' | grep 127.0.0.1:3128 {x"
+        );
     }
 
     #[test]

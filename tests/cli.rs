@@ -38,14 +38,20 @@ fn text(b: &[u8]) -> String {
 }
 
 pub fn snapshot(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}; run UPDATE_SNAPSHOTS=1 cargo test", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run UPDATE_SNAPSHOTS=1 cargo test",
+            path.display()
+        )
+    });
     if expected != actual {
         panic!(
             "snapshot {} differs (UPDATE_SNAPSHOTS=1 re-blesses)\n~~~ expected\n{expected}~~~ actual\n{actual}~~~",
@@ -61,7 +67,11 @@ fn cli_empty_input_is_exit_2() {
     for input in [&b""[..], b"\n\n  \r\n"] {
         let out = run_with_stdin(bin().arg("explain"), input);
         assert_eq!(out.status.code(), Some(2));
-        assert!(text(&out.stderr).contains("pulldoctor: the input"), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("pulldoctor: the input"),
+            "{}",
+            text(&out.stderr)
+        );
         assert!(out.stdout.is_empty());
     }
 }
@@ -72,7 +82,10 @@ fn cli_unreadable_inputs_are_exit_2() {
     let out = bin().args(["explain"]).arg(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is a directory"));
-    let out = bin().args(["explain", "/nonexistent/pulldoctor.log"]).output().unwrap();
+    let out = bin()
+        .args(["explain", "/nonexistent/pulldoctor.log"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no such file"));
     assert!(!text(&out.stderr).contains("panicked"));
@@ -80,7 +93,9 @@ fn cli_unreadable_inputs_are_exit_2() {
 
 #[test]
 fn cli_binary_input_is_exit_2() {
-    let junk: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let junk: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let out = run_with_stdin(bin().arg("explain"), &junk);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("binary"));
@@ -88,7 +103,10 @@ fn cli_binary_input_is_exit_2() {
 
 #[test]
 fn cli_unknown_is_exit_1_with_unknown_category() {
-    let out = run_with_stdin(bin().args(["explain", "--format", "json"]), b"Status: Downloaded newer image for nginx:latest\n");
+    let out = run_with_stdin(
+        bin().args(["explain", "--format", "json"]),
+        b"Status: Downloaded newer image for nginx:latest\n",
+    );
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"][0]["category"], "unknown");
@@ -114,13 +132,28 @@ fn cli_utf16_ansi_crlf_progress_input() {
 
 #[test]
 fn cli_json_schema_fields() {
-    let out = run_with_stdin(bin().args(["explain", "--format", "json"]), REFUSED.as_bytes());
+    let out = run_with_stdin(
+        bin().args(["explain", "--format", "json"]),
+        REFUSED.as_bytes(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["schema"], "pulldoctor/report/v1");
     assert_eq!(v["tool"]["name"], "pulldoctor");
     assert_eq!(v["command"], "explain");
     let f = &v["findings"][0];
-    for key in ["rule", "slug", "category", "severity", "title", "explanation", "entities", "matched", "count", "remediation", "docs"] {
+    for key in [
+        "rule",
+        "slug",
+        "category",
+        "severity",
+        "title",
+        "explanation",
+        "entities",
+        "matched",
+        "count",
+        "remediation",
+        "docs",
+    ] {
         assert!(!f[key].is_null(), "finding lacks {key}: {f}");
     }
     assert!(f["remediation"][0]["commands"].is_array());
@@ -128,12 +161,18 @@ fn cli_json_schema_fields() {
 
 #[test]
 fn cli_language_from_flag_and_locale() {
-    let zh_flag = run_with_stdin(bin().args(["explain", "--lang", "zh", "--format", "json"]), REFUSED.as_bytes());
+    let zh_flag = run_with_stdin(
+        bin().args(["explain", "--lang", "zh", "--format", "json"]),
+        REFUSED.as_bytes(),
+    );
     let mut c = bin();
-    c.args(["explain", "--format", "json"]).env("LANG", "zh_CN.UTF-8");
+    c.args(["explain", "--format", "json"])
+        .env("LANG", "zh_CN.UTF-8");
     let zh_env = run_with_stdin(&mut c, REFUSED.as_bytes());
     let mut c = bin();
-    c.args(["explain", "--format", "json"]).env("LANG", "zh_CN.UTF-8").env("LC_ALL", "en_US.UTF-8");
+    c.args(["explain", "--format", "json"])
+        .env("LANG", "zh_CN.UTF-8")
+        .env("LC_ALL", "en_US.UTF-8");
     let en_env = run_with_stdin(&mut c, REFUSED.as_bytes());
     let title = |o: &Output| {
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -148,12 +187,22 @@ fn cli_language_from_flag_and_locale() {
 #[test]
 fn cli_colour_only_when_asked() {
     let piped = run_with_stdin(bin().arg("explain"), REFUSED.as_bytes());
-    assert!(!piped.stdout.contains(&0x1b), "no escapes when stdout is not a terminal");
-    let always = run_with_stdin(bin().args(["explain", "--color", "always"]), REFUSED.as_bytes());
+    assert!(
+        !piped.stdout.contains(&0x1b),
+        "no escapes when stdout is not a terminal"
+    );
+    let always = run_with_stdin(
+        bin().args(["explain", "--color", "always"]),
+        REFUSED.as_bytes(),
+    );
     assert!(always.stdout.contains(&0x1b));
     let mut c = bin();
     c.args(["explain", "--color", "never"]).env("NO_COLOR", "1");
-    assert!(!run_with_stdin(&mut c, REFUSED.as_bytes()).stdout.contains(&0x1b));
+    assert!(
+        !run_with_stdin(&mut c, REFUSED.as_bytes())
+            .stdout
+            .contains(&0x1b)
+    );
 }
 
 #[test]
@@ -176,12 +225,23 @@ fn cli_rules_list_and_explain() {
 fn cli_closed_stdout_exits_quietly() {
     let out = Command::new("sh")
         .arg("-c")
-        .arg(format!("{:?} rules | head -c 10 >/dev/null", env!("CARGO_BIN_EXE_pulldoctor")))
+        .arg(format!(
+            "{:?} rules | head -c 10 >/dev/null",
+            env!("CARGO_BIN_EXE_pulldoctor")
+        ))
         .env_remove("RUST_BACKTRACE")
         .output()
         .unwrap();
-    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("Broken pipe"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("Broken pipe"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -192,19 +252,37 @@ fn cli_error_at_end_of_a_long_line() {
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"][0]["count"], 1);
-    assert!(v["findings"][0]["matched"][0]["text"].as_str().unwrap().len() < 1000);
+    assert!(
+        v["findings"][0]["matched"][0]["text"]
+            .as_str()
+            .unwrap()
+            .len()
+            < 1000
+    );
 }
 
 #[test]
 fn cli_snapshots_of_three_formats() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/explain/example.log");
-    for (fmt, name) in [("human", "example.human.txt"), ("markdown", "example.md"), ("json", "example.json")] {
-        let out = bin().args(["explain", "--color", "never", "--format", fmt]).arg(&example).output().unwrap();
+    for (fmt, name) in [
+        ("human", "example.human.txt"),
+        ("markdown", "example.md"),
+        ("json", "example.json"),
+    ] {
+        let out = bin()
+            .args(["explain", "--color", "never", "--format", fmt])
+            .arg(&example)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let s = text(&out.stdout).replace(env!("CARGO_PKG_VERSION"), "VERSION");
         snapshot(name, &s);
     }
-    let out = bin().args(["explain", "--color", "never", "--lang", "zh"]).arg(&example).output().unwrap();
+    let out = bin()
+        .args(["explain", "--color", "never", "--lang", "zh"])
+        .arg(&example)
+        .output()
+        .unwrap();
     snapshot("example.zh.txt", &text(&out.stdout));
 }
 
@@ -215,7 +293,11 @@ fn cli_secrets_never_reach_output() {
         let out = run_with_stdin(bin().args(["explain", "--format", fmt]), log.as_bytes());
         let s = text(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{s}");
-        for secret in ["5QFH8JiRFjY5RRAQqyHkaNW0Kb4", "S3cretPw", "eyJzdWIiOiJhbGljZSJ9"] {
+        for secret in [
+            "5QFH8JiRFjY5RRAQqyHkaNW0Kb4",
+            "S3cretPw",
+            "eyJzdWIiOiJhbGljZSJ9",
+        ] {
             assert!(!s.contains(secret), "{fmt} output leaks {secret}:\n{s}");
         }
     }

@@ -68,7 +68,9 @@ fn explain_fixtures_give_expected_findings() {
         let got_ids: Vec<&str> = got.iter().map(|f| f.rule.as_str()).collect();
         let want_ids: Vec<&str> = exp.finding.iter().map(|f| f.rule.as_str()).collect();
         if got_ids != want_ids {
-            problems.push(format!("{name}: findings {got_ids:?}, expected {want_ids:?}"));
+            problems.push(format!(
+                "{name}: findings {got_ids:?}, expected {want_ids:?}"
+            ));
             continue;
         }
         for (g, w) in got.iter().zip(&exp.finding) {
@@ -79,11 +81,20 @@ fn explain_fixtures_give_expected_findings() {
             }
             for (k, v) in &w.entities {
                 if g.entities.get(k) != Some(v) {
-                    problems.push(format!("{name}: {} entity {k} = {:?}, expected {v:?}", g.rule, g.entities.get(k)));
+                    problems.push(format!(
+                        "{name}: {} entity {k} = {:?}, expected {v:?}",
+                        g.rule,
+                        g.entities.get(k)
+                    ));
                 }
             }
         }
     }
     assert!(n > 0, "no fixtures found");
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

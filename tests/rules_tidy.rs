@@ -14,7 +14,12 @@ fn catalog() -> &'static Catalog {
 #[test]
 fn rules_structure_is_tidy() {
     let problems = catalog().problems();
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -27,7 +32,10 @@ fn rules_files_are_family_files() {
             bad.push(name);
         }
     }
-    assert!(bad.is_empty(), "rule files outside the family scheme: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "rule files outside the family scheme: {bad:?}"
+    );
 }
 
 fn subset_problems(want: &BTreeMap<String, String>, got: &BTreeMap<String, String>) -> Vec<String> {
@@ -47,12 +55,18 @@ fn rules_examples_come_out_as_declared() {
         for ex in &r.examples {
             checked += 1;
             let findings = classify_text(cat, &pre, &ex.text, Lang::En);
-            let top = findings.first().map(|f| f.rule.as_str()).unwrap_or(UNKNOWN_RULE);
+            let top = findings
+                .first()
+                .map(|f| f.rule.as_str())
+                .unwrap_or(UNKNOWN_RULE);
             match (&ex.expect, &ex.captures) {
                 (None, caps) => {
                     if top != r.id {
                         let all: Vec<_> = findings.iter().map(|f| f.rule.as_str()).collect();
-                        problems.push(format!("{}: example came out as {all:?}:\n    {}", r.id, ex.text));
+                        problems.push(format!(
+                            "{}: example came out as {all:?}:\n    {}",
+                            r.id, ex.text
+                        ));
                         continue;
                     }
                     if let Some(caps) = caps {
@@ -62,7 +76,11 @@ fn rules_examples_come_out_as_declared() {
                     }
                 }
                 (Some(other), _) => {
-                    let other = if other == "none" { UNKNOWN_RULE } else { other.as_str() };
+                    let other = if other == "none" {
+                        UNKNOWN_RULE
+                    } else {
+                        other.as_str()
+                    };
                     if findings.iter().any(|f| f.rule == r.id) || top != other {
                         let all: Vec<_> = findings.iter().map(|f| f.rule.as_str()).collect();
                         problems.push(format!(
@@ -84,7 +102,12 @@ fn rules_examples_come_out_as_declared() {
         }
     }
     assert!(checked > 0);
-    assert!(problems.is_empty(), "{} of {checked} examples failed:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {checked} examples failed:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -105,7 +128,11 @@ fn every_rendered_placeholder_is_filled() {
                 }
                 for t in texts {
                     if let Some(m) = placeholder.find(&t) {
-                        problems.push(format!("{} ({lang:?}): unfilled {} in {t:?}", r.id, m.as_str()));
+                        problems.push(format!(
+                            "{} ({lang:?}): unfilled {} in {t:?}",
+                            r.id,
+                            m.as_str()
+                        ));
                     }
                 }
             }

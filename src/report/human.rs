@@ -12,7 +12,11 @@ pub fn render_human(report: &Report, style: Style) -> String {
     let w = words(style.lang);
     let mut out = String::new();
     let paint = |s: &str, f: fn(&str) -> String| if style.color { f(s) } else { s.to_string() };
-    let _ = writeln!(out, "{}", paint(&summary(report, style.lang), |s| s.bold().to_string()));
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(&summary(report, style.lang), |s| s.bold().to_string())
+    );
     if !report.areas.is_empty() {
         out.push('\n');
         for a in &report.areas {
@@ -31,13 +35,19 @@ pub fn render_human(report: &Report, style: Style) -> String {
             "warning" => ("!", |s| s.yellow().bold().to_string()),
             _ => ("·", |s| s.cyan().bold().to_string()),
         };
-        let count = if f.count > 1 { format!("  ×{}", f.count) } else { String::new() };
+        let count = if f.count > 1 {
+            format!("  ×{}", f.count)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
             "{} {}  {}{}",
             paint(mark, color),
             paint(&f.title, |s| s.bold().to_string()),
-            paint(&format!("[{} {}]", f.rule, f.category), |s| s.dimmed().to_string()),
+            paint(&format!("[{} {}]", f.rule, f.category), |s| s
+                .dimmed()
+                .to_string()),
             count
         );
         render_body(&mut out, f, style, &w);
@@ -45,17 +55,37 @@ pub fn render_human(report: &Report, style: Style) -> String {
     let ids = distinct_rules(report);
     if !ids.is_empty() {
         out.push('\n');
-        let _ = writeln!(out, "{} `pulldoctor rules {}`.", w.more, ids.join("`, `pulldoctor rules "));
+        let _ = writeln!(
+            out,
+            "{} `pulldoctor rules {}`.",
+            w.more,
+            ids.join("`, `pulldoctor rules ")
+        );
     }
     out
 }
 
 fn render_body(out: &mut String, f: &Finding, style: Style, w: &super::Words) {
-    let dim = |s: &str| if style.color { s.dimmed().to_string() } else { s.to_string() };
-    let green = |s: &str| if style.color { s.green().to_string() } else { s.to_string() };
+    let dim = |s: &str| {
+        if style.color {
+            s.dimmed().to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let green = |s: &str| {
+        if style.color {
+            s.green().to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let label = format!("{}: ", w.why);
     let indent = 2 + width(&label);
-    for (i, l) in wrap(f.explanation.trim(), WIDTH.saturating_sub(indent)).iter().enumerate() {
+    for (i, l) in wrap(f.explanation.trim(), WIDTH.saturating_sub(indent))
+        .iter()
+        .enumerate()
+    {
         if i == 0 {
             let _ = writeln!(out, "  {}{l}", dim(&label));
         } else if l.is_empty() {
@@ -90,16 +120,30 @@ fn render_body(out: &mut String, f: &Finding, style: Style, w: &super::Words) {
                 Some(file) => format!("{file}:{}", m.line),
                 None => m.line.to_string(),
             };
-            let _ = writeln!(out, "    {} {} {}", dim(&format!("{loc:>5}")), dim("│"), m.text);
+            let _ = writeln!(
+                out,
+                "    {} {} {}",
+                dim(&format!("{loc:>5}")),
+                dim("│"),
+                m.text
+            );
         }
         if f.count > f.matched.len() as u64 {
-            let _ = writeln!(out, "          {}", dim(&format!("… {} {}", f.count, w.times)));
+            let _ = writeln!(
+                out,
+                "          {}",
+                dim(&format!("… {} {}", f.count, w.times))
+            );
         }
     }
     if let Some(st) = &f.status {
         let _ = writeln!(out, "  check: {} — {}", st.verdict, st.evidence);
     }
-    let _ = writeln!(out, "  {}", dim(&format!("= help: pulldoctor rules {}", f.rule)));
+    let _ = writeln!(
+        out,
+        "  {}",
+        dim(&format!("= help: pulldoctor rules {}", f.rule))
+    );
 }
 
 pub(crate) fn distinct_rules(report: &Report) -> Vec<String> {
@@ -138,7 +182,11 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
                 None => true,
                 // Kinsoku: closing punctuation never starts a line.
                 Some(_) if is_closing_punct(c) => false,
-                Some(t) => is_wide(c) || t.chars().last().is_some_and(is_wide) || (c == ' ') != t.ends_with(' '),
+                Some(t) => {
+                    is_wide(c)
+                        || t.chars().last().is_some_and(is_wide)
+                        || (c == ' ') != t.ends_with(' ')
+                }
             };
             if start_new {
                 tokens.push(c.to_string());
@@ -165,5 +213,25 @@ fn wrap(text: &str, max: usize) -> Vec<String> {
 }
 
 fn is_closing_punct(c: char) -> bool {
-    matches!(c, '。' | '，' | '、' | '；' | '：' | '！' | '？' | '）' | '」' | '』' | '】' | '》' | '”' | '’' | ')' | ',' | '.' | ';' | ':')
+    matches!(
+        c,
+        '。' | '，'
+            | '、'
+            | '；'
+            | '：'
+            | '！'
+            | '？'
+            | '）'
+            | '」'
+            | '』'
+            | '】'
+            | '》'
+            | '”'
+            | '’'
+            | ')'
+            | ','
+            | '.'
+            | ';'
+            | ':'
+    )
 }

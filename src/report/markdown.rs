@@ -7,17 +7,32 @@ use super::{Report, Style, summary, words};
 pub fn render_markdown(report: &Report, style: Style) -> String {
     let w = words(style.lang);
     let mut out = String::new();
-    let _ = writeln!(out, "## {}\n", summary(report, style.lang).trim_start_matches("pulldoctor: ").trim_start_matches("pulldoctor："));
+    let _ = writeln!(
+        out,
+        "## {}\n",
+        summary(report, style.lang)
+            .trim_start_matches("pulldoctor: ")
+            .trim_start_matches("pulldoctor：")
+    );
     for f in &report.findings {
         let mark = match f.severity.as_str() {
             "error" => "✗",
             "warning" => "!",
             _ => "·",
         };
-        let count = if f.count > 1 { format!(" (×{})", f.count) } else { String::new() };
+        let count = if f.count > 1 {
+            format!(" (×{})", f.count)
+        } else {
+            String::new()
+        };
         let _ = writeln!(out, "### {mark} {}{count}\n", f.title);
         let _ = writeln!(out, "`{}` · `{}` · {}\n", f.rule, f.category, f.severity);
-        let _ = writeln!(out, "**{}:** {}\n", cap(w.why), f.explanation.trim().replace('\n', " "));
+        let _ = writeln!(
+            out,
+            "**{}:** {}\n",
+            cap(w.why),
+            f.explanation.trim().replace('\n', " ")
+        );
         if !f.remediation.is_empty() {
             let _ = writeln!(out, "**{}:**\n", cap(w.fix));
             for (i, s) in f.remediation.iter().enumerate() {
@@ -35,7 +50,11 @@ pub fn render_markdown(report: &Report, style: Style) -> String {
             out.push('\n');
         }
         if !f.matched.is_empty() {
-            let _ = writeln!(out, "<details><summary>{}</summary>\n\n```text", cap(w.matched));
+            let _ = writeln!(
+                out,
+                "<details><summary>{}</summary>\n\n```text",
+                cap(w.matched)
+            );
             for m in &f.matched {
                 let loc = match &m.file {
                     Some(file) if m.line == 0 => file.clone(),

@@ -21,7 +21,10 @@ pub struct Tool {
 
 impl Default for Tool {
     fn default() -> Self {
-        Tool { name: "pulldoctor".into(), version: env!("CARGO_PKG_VERSION").into() }
+        Tool {
+            name: "pulldoctor".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -163,7 +166,11 @@ pub(crate) fn words(lang: crate::rules::Lang) -> Words {
 
 /// One-line summary: "2 causes found in error.log (143 lines)".
 pub(crate) fn summary(report: &Report, lang: crate::rules::Lang) -> String {
-    let n = report.findings.iter().filter(|f| f.category != "unknown").count();
+    let n = report
+        .findings
+        .iter()
+        .filter(|f| f.category != "unknown")
+        .count();
     let src = report
         .input
         .as_ref()
@@ -189,16 +196,39 @@ pub(crate) fn summary(report: &Report, lang: crate::rules::Lang) -> String {
             (crate::rules::Lang::En, 0) => format!("pulldoctor: nothing wrong found on {what}"),
             (crate::rules::Lang::En, 1) => format!("pulldoctor: 1 problem found on {what}"),
             (crate::rules::Lang::En, n) => format!("pulldoctor: {n} problems found on {what}"),
-            (crate::rules::Lang::Zh, 0) => format!("pulldoctor：{}没有发现问题", if what == "this machine" { "这台机器上" } else { "保存的证据中" }),
-            (crate::rules::Lang::Zh, n) => format!("pulldoctor：{}发现 {n} 个问题", if what == "this machine" { "这台机器上" } else { "保存的证据中" }),
+            (crate::rules::Lang::Zh, 0) => format!(
+                "pulldoctor：{}没有发现问题",
+                if what == "this machine" {
+                    "这台机器上"
+                } else {
+                    "保存的证据中"
+                }
+            ),
+            (crate::rules::Lang::Zh, n) => format!(
+                "pulldoctor：{}发现 {n} 个问题",
+                if what == "this machine" {
+                    "这台机器上"
+                } else {
+                    "保存的证据中"
+                }
+            ),
         };
     }
     let what = src.0.clone();
     match lang {
         crate::rules::Lang::En => match n {
-            0 => format!("pulldoctor: no known cause found in {what} ({})", plural(src.1, "line")),
-            1 => format!("pulldoctor: 1 cause found in {what} ({})", plural(src.1, "line")),
-            n => format!("pulldoctor: {n} causes found in {what} ({})", plural(src.1, "line")),
+            0 => format!(
+                "pulldoctor: no known cause found in {what} ({})",
+                plural(src.1, "line")
+            ),
+            1 => format!(
+                "pulldoctor: 1 cause found in {what} ({})",
+                plural(src.1, "line")
+            ),
+            n => format!(
+                "pulldoctor: {n} causes found in {what} ({})",
+                plural(src.1, "line")
+            ),
         },
         crate::rules::Lang::Zh => match n {
             0 => format!("pulldoctor：在 {what}（{} 行）中没有找到已知原因", src.1),
@@ -208,5 +238,9 @@ pub(crate) fn summary(report: &Report, lang: crate::rules::Lang) -> String {
 }
 
 fn plural(n: u64, word: &str) -> String {
-    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
