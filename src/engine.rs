@@ -93,13 +93,16 @@ struct Group {
     last: (usize, u64),
 }
 
+/// The candidates of a line: (rule index, key entities), sorted.
+type GroupKey = Vec<(usize, Vec<(String, String)>)>;
+
 /// Streaming classifier: feed lines, then [`Classifier::finish`].
 pub struct Classifier<'c> {
     cat: &'c Catalog,
     pre: &'c Prefilter,
     signals: Vec<bool>,
     groups: Vec<Group>,
-    index: HashMap<Vec<(usize, Vec<(String, String)>)>, usize>,
+    index: HashMap<GroupKey, usize>,
     files: Vec<String>,
     file: usize,
     hit: Vec<bool>,
@@ -171,14 +174,14 @@ impl<'c> Classifier<'c> {
         let mut first_at = usize::MAX;
         for &o in &hits {
             match o {
-                Owner::Signal(i) if !self.signals[i] => {
-                    if self.cat.signals[i]
-                        .regexes()
-                        .iter()
-                        .any(|re| re.is_match(text))
-                    {
-                        self.signals[i] = true;
-                    }
+                Owner::Signal(i)
+                    if !self.signals[i]
+                        && self.cat.signals[i]
+                            .regexes()
+                            .iter()
+                            .any(|re| re.is_match(text)) =>
+                {
+                    self.signals[i] = true;
                 }
                 Owner::Rule(i) => {
                     if let Some((at, caps)) = match_rule(&self.cat.rules[i], text) {

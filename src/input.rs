@@ -472,11 +472,8 @@ mod tests {
 
     #[test]
     fn binary_is_flagged() {
-        let mut stats = InputStats::default();
         let data: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 256) as u8).collect();
-        stats = for_each_line(&data[..], |_, _| {})
-            .map(|s| s)
-            .unwrap_or(stats);
+        let stats = for_each_line(&data[..], |_, _| {}).unwrap();
         assert!(stats.looks_binary());
         let text = for_each_line(&b"hello\n"[..], |_, _| {}).unwrap();
         assert!(!text.looks_binary());

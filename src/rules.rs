@@ -465,7 +465,7 @@ impl Catalog {
             }
             let title = &r.title.en;
             if title.starts_with(|c: char| c.is_ascii_uppercase())
-                && !title.starts_with(|c: char| c == 'I')
+                && !title.starts_with('I')
                 && !title.split_whitespace().next().is_some_and(is_acronym)
             {
                 p.push(format!("{at}: title should start lowercase: {title:?}"));
