@@ -42,7 +42,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     // Signed URL parameters and token parameters (Docker blob `verify=`, S3, Azure SAS).
     (
-        r"(?i)([?&;](?:token|access_token|refresh_token|id_token|x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|se|verify|key|password|passwd|secret|client_secret)=)[^&\s\x22'<>]+",
+        r"(?i)((?:^|[?&;\s\x22'])(?:token|access_token|refresh_token|id_token|x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|se|verify|key|password|passwd|secret|client_secret)=)[^&\s\x22'<>]+",
         "$1***",
     ),
     // docker config.json credentials.
