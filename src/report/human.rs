@@ -57,9 +57,10 @@ pub fn render_human(report: &Report, style: Style) -> String {
         out.push('\n');
         let _ = writeln!(
             out,
-            "{} `pulldoctor rules {}`.",
+            "{}`pulldoctor rules {}`{}",
             w.more,
-            ids.join("`, `pulldoctor rules ")
+            ids.join("`, `pulldoctor rules "),
+            w.end
         );
     }
     out

@@ -142,6 +142,7 @@ pub(crate) struct Words {
     pub fix: &'static str,
     pub matched: &'static str,
     pub more: &'static str,
+    pub end: &'static str,
     pub times: &'static str,
 }
 
@@ -151,7 +152,8 @@ pub(crate) fn words(lang: crate::rules::Lang) -> Words {
             why: "why",
             fix: "fix",
             matched: "matched",
-            more: "For more information about a finding, try",
+            more: "For more information about a finding, try ",
+            end: ".",
             times: "times",
         },
         crate::rules::Lang::Zh => Words {
@@ -159,6 +161,7 @@ pub(crate) fn words(lang: crate::rules::Lang) -> Words {
             fix: "解决",
             matched: "匹配的日志",
             more: "查看某条结论的详细说明：",
+            end: "",
             times: "次",
         },
     }
