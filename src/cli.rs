@@ -151,6 +151,13 @@ pub enum ComponentArg {
 pub struct ExplainArgs {
     /// Log files to read ("-" or nothing: standard input).
     pub files: Vec<PathBuf>,
+    /// Then probe what the log names (that proxy, that host) and mark each
+    /// finding confirmed, refuted or untested.
+    #[arg(long)]
+    pub check: bool,
+    /// Deadline for --check probes, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, requires = "check")]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Args)]

@@ -166,6 +166,19 @@ fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error>
     let findings = classifier.finish(style.lang);
     let mut report = Report::new("explain");
     report.findings = findings;
+    if args.check && report.diagnosed() {
+        if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
+            return Err(Error::Msg(
+                "--timeout must be between 0 and 600 seconds".into(),
+            ));
+        }
+        let rt = runtime()?;
+        rt.block_on(pulldoctor::recheck::recheck(
+            &mut report.findings,
+            std::time::Duration::from_secs_f64(args.timeout),
+        ));
+        rt.shutdown_background();
+    }
     let mut notes = encodings;
     if overflow > 0 {
         notes.push(format!(

@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod input;
 pub mod probe;
 pub mod proxyenv;
+pub mod recheck;
 pub mod redact;
 pub mod report;
 pub mod route;

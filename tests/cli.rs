@@ -304,3 +304,43 @@ fn cli_secrets_never_reach_output() {
         }
     }
 }
+
+#[test]
+fn cli_explain_check_confirms_and_refutes_on_loopback() {
+    // Only loopback: a listening port (refuted), a closed one (confirmed).
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let log = format!(
+        "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": proxyconnect tcp: dial tcp 127.0.0.1:{open_port}: connect: connection refused\n\
+         Error response from daemon: Get \"https://quay.io/v2/\": proxyconnect tcp: dial tcp 127.0.0.1:{closed_port}: connect: connection refused\n\
+         Error response from daemon: toomanyrequests: You have reached your unauthenticated pull rate limit. https://www.docker.com/increase-rate-limit\n"
+    );
+    let out = run_with_stdin(
+        bin().args(["explain", "--check", "--timeout", "3", "--format", "json"]),
+        log.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdict = |port: u16| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["entities"]["proxy_port"] == port.to_string())
+            .map(|f| f["status"]["verdict"].as_str().unwrap().to_string())
+    };
+    assert_eq!(verdict(open_port).as_deref(), Some("refuted"), "{v}");
+    assert_eq!(verdict(closed_port).as_deref(), Some("confirmed"), "{v}");
+    let rate = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["category"] == "rate-limit")
+        .unwrap();
+    assert_eq!(rate["status"]["verdict"], "untested");
+    drop(open);
+}
