@@ -16,7 +16,10 @@ fn main() {
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().unwrap().to_string_lossy();
-        out += &format!("    ({name:?}, include_str!({:?})),\n", f.display().to_string());
+        out += &format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            f.display().to_string()
+        );
     }
     out += "];\n";
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_rules.rs");
