@@ -330,7 +330,7 @@ fn cli_explain_check_confirms_and_refutes_on_loopback() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|f| f["entities"]["proxy_port"] == port.to_string())
+            .find(|f| f["entities"]["proxy_port"].as_str() == Some(port.to_string().as_str()))
             .map(|f| f["status"]["verdict"].as_str().unwrap().to_string())
     };
     assert_eq!(verdict(open_port).as_deref(), Some("refuted"), "{v}");
