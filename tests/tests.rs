@@ -1,5 +1,6 @@
 //! The single integration-test binary (one link instead of many).
 
+mod check_lab;
 mod cli;
 mod evidence;
 mod explain_fixtures;
