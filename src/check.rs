@@ -335,10 +335,13 @@ pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
 
 /// The flutter-doctor style summary: one line per area.
 pub fn areas(ev: &Evidence, findings: &[Finding]) -> Vec<Area> {
+    // The first finding of any of `cats`; a finding about a proxy (a proxy
+    // that times out is `network-timeout`) also counts as a proxy problem.
     let has = |cats: &[&str]| -> Option<&Finding> {
-        findings
-            .iter()
-            .find(|f| cats.iter().any(|c| f.category == *c))
+        findings.iter().find(|f| {
+            cats.iter().any(|c| f.category == *c)
+                || (cats.contains(&"proxy-refused") && f.entities.contains_key("proxy"))
+        })
     };
     let mark_for = |cats: &[&str], ok: String| -> (String, String) {
         match has(cats) {
@@ -424,31 +427,41 @@ pub fn areas(ev: &Evidence, findings: &[Finding]) -> Vec<Area> {
                 "no-proxy-bypass",
                 "proxy-var-ignored",
                 "client-only-proxy",
+                "desktop-proxy-settings",
             ],
             dproxy,
         ),
     ));
-    let probed = |role: Option<Role>| -> usize {
-        ev.probes.as_ref().map_or(0, |p| {
-            p.targets
+    // (succeeded, probed) among the targets of a role (None: all but mirrors).
+    let tally = |role: Option<Role>, ok: &dyn Fn(Outcome) -> bool| -> (usize, usize) {
+        ev.probes.as_ref().map_or((0, 0), |p| {
+            let ts: Vec<_> = p
+                .targets
                 .iter()
-                .filter(|t| role.is_none_or(|r| t.target.role == r))
-                .count()
+                .filter(|t| match role {
+                    Some(r) => t.target.role == r,
+                    None => t.target.role != Role::Mirror,
+                })
+                .collect();
+            (ts.iter().filter(|t| ok(t.outcome)).count(), ts.len())
         })
     };
+    let answered = |o: Outcome| o == Outcome::Ok;
+    let resolved = |o: Outcome| !matches!(o, Outcome::DnsFailed | Outcome::InvalidInput);
     let offline = ev.probes.is_none();
-    let skip = |what: &str| {
+    let skip = |what: String| {
         if offline {
             "not probed (--offline)".to_string()
         } else {
-            what.to_string()
+            what
         }
     };
+    let (dn, dt) = tally(None, &resolved);
     out.push(area(
         "DNS",
         mark_for(
             &["dns-failure", "dns-poisoned"],
-            skip(&format!("{} names resolved", probed(None))),
+            skip(format!("{dn} of {dt} names resolved")),
         ),
     ));
     out.push(area(
@@ -460,9 +473,10 @@ pub fn areas(ev: &Evidence, findings: &[Finding]) -> Vec<Area> {
                 "tls-expired-or-clock",
                 "insecure-registry-http",
             ],
-            skip("certificate chains trusted"),
+            skip("certificate chains trusted".into()),
         ),
     ));
+    let (rn, rt) = tally(None, &answered);
     out.push(area(
         "registries",
         mark_for(
@@ -473,21 +487,18 @@ pub fn areas(ev: &Evidence, findings: &[Finding]) -> Vec<Area> {
                 "rate-limit",
                 "ipv6-unreachable",
             ],
-            skip(&format!(
-                "{} endpoints answered",
-                probed(None) - probed(Some(Role::Mirror))
-            )),
+            skip(format!("{rn} of {rt} endpoints answered")),
         ),
     ));
-    let mirrors = probed(Some(Role::Mirror));
+    let (mn, mt) = tally(Some(Role::Mirror), &answered);
     out.push(area(
         "mirrors",
         mark_for(
             &["mirror-failure", "mirror-not-applicable"],
-            if mirrors == 0 {
+            if mt == 0 {
                 "none configured".into()
             } else {
-                skip(&format!("{mirrors} mirrors answered"))
+                skip(format!("{mn} of {mt} mirrors answered"))
             },
         ),
     ));
