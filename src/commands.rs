@@ -234,7 +234,8 @@ fn rules(args: RulesArgs, format: Format, style: Style) -> Result<u8, Error> {
     let cat = Catalog::builtin()?;
     match args.rule {
         None => {
-            let live: Vec<&Rule> = cat.rules.iter().filter(|r| r.retired.is_none()).collect();
+            let mut live: Vec<&Rule> = cat.rules.iter().filter(|r| r.retired.is_none()).collect();
+            live.sort_by(|a, b| a.id.cmp(&b.id));
             let out = match format {
                 Format::Json => {
                     let v: Vec<serde_json::Value> = live.iter().map(|r| rule_json(r)).collect();
