@@ -232,7 +232,10 @@ fn read_extra_cas(opts: &CheckOptions, host: &HostEvidence) -> Vec<probe::ExtraC
 
 /// The findings the evidence shows directly. Probe failures and command
 /// errors are rendered in Go's words and classified by the same rules as
-/// `explain`, so both commands speak one vocabulary.
+/// `explain`, so both commands speak one vocabulary. The evidence rules
+/// ([`crate::detect`]) then add what the configuration proves, each with its
+/// facts as `matched` lines; a detection supersedes the generic finding it
+/// explains. Findings come out by severity, then rank (what to fix first).
 pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
     let cat = Catalog::builtin()?;
     let pre = Prefilter::for_catalog(cat);
@@ -330,7 +333,138 @@ pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
             m.line = 0;
         }
     }
+    // Evidence rules: what the configuration and the probes prove, with the facts.
+    let mut derived: Vec<Finding> = Vec::new();
+    for d in crate::detect::detect(ev) {
+        let Some(rule) = cat.rule(d.rule) else {
+            continue;
+        };
+        let mut entities = d.entities;
+        crate::engine::redact_entities(&mut entities);
+        let mut f = crate::engine::finding(rule, &entities, lang);
+        f.matched = d
+            .evidence
+            .iter()
+            .map(|e| crate::report::Matched {
+                file: Some("evidence".into()),
+                line: 0,
+                text: crate::redact::text(e).into_owned(),
+            })
+            .collect();
+        derived.push(f);
+    }
+    // A detection says more than the generic finding of a probe's error line.
+    findings.retain(|g| !derived.iter().any(|d| supersedes(d, g)));
+    findings.extend(derived);
+    let rank = |f: &Finding| cat.rule(&f.rule).map_or(u8::MAX, |r| r.rank);
+    let severity = |f: &Finding| match f.severity.as_str() {
+        "error" => 0,
+        "warning" => 1,
+        _ => 2,
+    };
+    findings.sort_by_key(|f| (severity(f), rank(f)));
     Ok(findings)
+}
+
+/// The categories of generic (log-rule) findings an evidence finding of `category` explains.
+fn superseded_categories(category: &str) -> &'static [&'static str] {
+    match category {
+        "proxy-loopback-in-vm" => &["proxy-loopback-in-vm", "proxy-refused"],
+        "no-proxy-bypass" => &[
+            "no-proxy-bypass",
+            "network-timeout",
+            "connection-reset-eof",
+            "blob-download-bypass",
+            "dns-failure",
+        ],
+        "blob-download-bypass" => &[
+            "blob-download-bypass",
+            "network-timeout",
+            "connection-reset-eof",
+        ],
+        "dns-poisoned" => &[
+            "dns-poisoned",
+            "tls-hostname-mismatch",
+            "dns-failure",
+            "network-timeout",
+            "connection-reset-eof",
+        ],
+        "ipv6-unreachable" => &["ipv6-unreachable", "network-timeout"],
+        "mirror-failure" => &[
+            "mirror-failure",
+            "dns-failure",
+            "network-timeout",
+            "connection-reset-eof",
+            "tls-hostname-mismatch",
+            "tls-unknown-authority",
+            "tls-expired-or-clock",
+            "insecure-registry-http",
+        ],
+        "proxy-refused" => &["proxy-refused"],
+        "tls-unknown-authority" => &["tls-unknown-authority"],
+        "tls-expired-or-clock" => &["tls-expired-or-clock"],
+        "rate-limit" => &["rate-limit"],
+        _ => &[],
+    }
+}
+
+/// Whether the evidence finding `d` supersedes the generic finding `g`: `g`'s category is
+/// one `d` explains, and they are about the same host, registry, proxy or mirror (a `g`
+/// without any such entity is superseded only by a finding of its own category).
+fn supersedes(d: &Finding, g: &Finding) -> bool {
+    let gk = key_values(g);
+    // A daemon without a usable proxy explains why Docker Hub fails on the direct route.
+    if matches!(
+        d.category.as_str(),
+        "daemon-proxy-missing"
+            | "client-only-proxy"
+            | "containerd-proxy-missing"
+            | "proxy-var-ignored"
+    ) && d.severity == "error"
+        && matches!(
+            g.category.as_str(),
+            "network-timeout" | "dns-failure" | "connection-reset-eof" | "blob-download-bypass"
+        )
+        && gk
+            .iter()
+            .any(|k| crate::detect::HUB_HOSTS.contains(&k.split(':').next().unwrap_or(k)))
+    {
+        return true;
+    }
+    if !superseded_categories(&d.category).contains(&g.category.as_str()) {
+        return false;
+    }
+    if gk.is_empty() {
+        return d.category == g.category;
+    }
+    !gk.is_disjoint(&key_values(d))
+}
+
+/// The hosts a finding is about, normalised (`http://u:p@127.0.0.1:7890/` → `127.0.0.1:7890`,
+/// `registry-1.docker.io:443` → `registry-1.docker.io`).
+fn key_values(f: &Finding) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for k in [
+        "host",
+        "registry",
+        "proxy",
+        "proxy_host",
+        "mirror",
+        "server_name",
+    ] {
+        let Some(v) = f.entities.get(k) else { continue };
+        for part in v.split([',', ' ']).filter(|p| !p.is_empty()) {
+            let p = part.trim().trim_matches('"');
+            let p = p.split_once("://").map_or(p, |(_, r)| r);
+            let p = p.split('/').next().unwrap_or(p);
+            let p = p.rsplit_once('@').map_or(p, |(_, h)| h);
+            let p = p.trim_end_matches(":443").to_ascii_lowercase();
+            if !p.is_empty() {
+                out.insert(p);
+            }
+        }
+    }
+    out
 }
 
 /// The flutter-doctor style summary: one line per area.

@@ -4,6 +4,7 @@
 //! `engine` turn logs and facts into findings, `report` renders them.
 
 pub mod check;
+pub mod detect;
 pub mod engine;
 pub mod evidence;
 pub mod input;

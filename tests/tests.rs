@@ -1,6 +1,7 @@
 //! The single integration-test binary (one link instead of many).
 
 mod check_lab;
+mod check_rules;
 mod cli;
 mod evidence;
 mod explain_fixtures;
