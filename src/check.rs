@@ -332,6 +332,7 @@ pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
         for m in &mut f.matched {
             m.line = 0;
         }
+        enrich_from_probes(f, ev, cat, lang);
     }
     // Evidence rules: what the configuration and the probes prove, with the facts.
     let mut derived: Vec<Finding> = Vec::new();
@@ -465,6 +466,56 @@ fn key_values(f: &Finding) -> std::collections::BTreeSet<String> {
         }
     }
     out
+}
+
+/// Adds what the probe knows but Go's error text does not say (the proxy a
+/// 407 came from, the registry probed) to a finding made from a probe line,
+/// and renders its text again with them.
+fn enrich_from_probes(f: &mut Finding, ev: &Evidence, cat: &Catalog, lang: Lang) {
+    let Some(pr) = &ev.probes else { return };
+    let Some(rule) = cat.rule(&f.rule) else {
+        return;
+    };
+    let mut added = false;
+    for m in f
+        .matched
+        .iter()
+        .filter(|m| m.file.as_deref() == Some("probe"))
+    {
+        for t in &pr.targets {
+            let Some(e) = &t.error else { continue };
+            if !m.text.contains(&crate::redact::text(&e.go).into_owned()) {
+                continue;
+            }
+            let registry = host_port(
+                &t.target.host,
+                t.target.port,
+                t.target.scheme.default_port(),
+            );
+            let mut put = |k: &str, v: String| {
+                if !f.entities.contains_key(k) {
+                    f.entities.insert(k.to_string(), v);
+                    added = true;
+                }
+            };
+            put("registry", registry);
+            if let Some(p) = &t.target.proxy
+                && let Some((h, port)) = proxy_host_port(p)
+            {
+                put("proxy", host_port(&h, port, 0));
+                put("proxy_host", h);
+                put("proxy_port", port.to_string());
+            }
+        }
+    }
+    if added {
+        let (count, matched, status) = (f.count, std::mem::take(&mut f.matched), f.status.take());
+        crate::engine::redact_entities(&mut f.entities);
+        *f = crate::engine::finding(rule, &f.entities, lang);
+        f.count = count;
+        f.matched = matched;
+        f.status = status;
+    }
 }
 
 /// The flutter-doctor style summary: one line per area.
@@ -611,19 +662,21 @@ pub fn areas(ev: &Evidence, findings: &[Finding]) -> Vec<Area> {
         ),
     ));
     let (rn, rt) = tally(None, &answered);
-    out.push(area(
-        "registries",
-        mark_for(
-            &[
-                "network-timeout",
-                "connection-reset-eof",
-                "blob-download-bypass",
-                "rate-limit",
-                "ipv6-unreachable",
-            ],
-            skip(format!("{rn} of {rt} endpoints answered")),
-        ),
-    ));
+    let mut registries = mark_for(
+        &[
+            "network-timeout",
+            "connection-reset-eof",
+            "blob-download-bypass",
+            "rate-limit",
+            "ipv6-unreachable",
+        ],
+        skip(format!("{rn} of {rt} endpoints answered")),
+    );
+    if registries.0 == "✓" && rn < rt {
+        // Not answered, for a reason another area names.
+        registries.0 = "!".into();
+    }
+    out.push(area("registries", registries));
     let (mn, mt) = tally(Some(Role::Mirror), &answered);
     out.push(area(
         "mirrors",
