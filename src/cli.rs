@@ -127,7 +127,7 @@ pub struct ReplayArgs {
 pub struct RouteArgs {
     /// The URL a component fetches, e.g. https://registry-1.docker.io/v2/
     pub url: String,
-    /// Which component: dockerd, containerd, build-run, go, curl (default: all).
+    /// Which component (default: all of them, a line each).
     #[arg(long = "as", value_enum)]
     pub component: Option<ComponentArg>,
     /// Read every file under DIR instead of /.
@@ -145,6 +145,9 @@ pub enum ComponentArg {
     BuildRun,
     Go,
     Curl,
+    Buildkitd,
+    Nerdctl,
+    Ctr,
 }
 
 #[derive(Debug, Args)]

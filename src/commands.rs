@@ -544,6 +544,9 @@ fn route(args: RouteArgs, format: Format) -> Result<u8, Error> {
         Some(ComponentArg::BuildRun) => vec![Component::BuildRun],
         Some(ComponentArg::Go) => vec![Component::Go],
         Some(ComponentArg::Curl) => vec![Component::Curl],
+        Some(ComponentArg::Buildkitd) => vec![Component::Buildkitd],
+        Some(ComponentArg::Nerdctl) => vec![Component::Nerdctl],
+        Some(ComponentArg::Ctr) => vec![Component::Ctr],
     };
     let answers: Vec<_> = comps
         .iter()

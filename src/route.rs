@@ -23,15 +23,24 @@ pub enum Component {
     BuildRun,
     Go,
     Curl,
+    /// buildkitd run as its own service (nerdctl build, buildctl).
+    Buildkitd,
+    /// nerdctl pull: client-side or daemon-side depending on versions.
+    Nerdctl,
+    /// ctr images pull: client-side on containerd 1.x, daemon-side on 2.x.
+    Ctr,
 }
 
 impl Component {
-    pub const ALL: [Component; 5] = [
+    pub const ALL: [Component; 8] = [
         Component::Dockerd,
         Component::Containerd,
         Component::BuildRun,
         Component::Go,
         Component::Curl,
+        Component::Buildkitd,
+        Component::Nerdctl,
+        Component::Ctr,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +50,9 @@ impl Component {
             Component::BuildRun => "build-run",
             Component::Go => "go",
             Component::Curl => "curl",
+            Component::Buildkitd => "buildkitd",
+            Component::Nerdctl => "nerdctl",
+            Component::Ctr => "ctr",
         }
     }
 }
@@ -175,20 +187,84 @@ pub fn component_env(host: &HostEvidence, cmds: &CommandsEvidence, c: Component)
                     }
                 }
             }
-            env.notes.push(
-                "inside a RUN step, 127.0.0.1 is the build container itself, not the host".into(),
-            );
+            if env.vars.values().any(|s| {
+                crate::evidence::host_of(&s.value).is_some_and(|h| {
+                    h == "localhost"
+                        || h.parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                })
+            }) {
+                env.notes.push(
+                    "inside a RUN step, 127.0.0.1 is the build container itself, not the host"
+                        .into(),
+                );
+            }
         }
-        Component::Go | Component::Curl => {
-            env.known = true;
-            for k in PROXY_VARS {
-                if let Some(v) = host.env.vars.get(*k) {
-                    env.set(k, v, "shell");
+        Component::Go | Component::Curl => shell_env(host, &mut env),
+        Component::Buildkitd => unit_env(host, cmds, "buildkit.service", &mut env),
+        Component::Nerdctl | Component::Ctr => {
+            let v = if c == Component::Nerdctl {
+                cmds.nerdctl_version.parsed.as_ref()
+            } else {
+                cmds.ctr_version.parsed.as_ref()
+            };
+            let client = v.and_then(|v| v.client_version.clone());
+            let server = v.and_then(|v| v.containerd_version.clone());
+            let server_2 = server.as_deref().is_some_and(|v| version_at_least(v, 2, 0));
+            // nerdctl >= 2.3 on containerd >= 2.0 pulls through the transfer
+            // service; ctr on containerd 2.x does unless --local (DOMAIN.md §6).
+            let daemon_side = match c {
+                Component::Nerdctl => {
+                    client.as_deref().is_some_and(|v| version_at_least(v, 2, 3)) && server_2
                 }
+                _ => server_2,
+            };
+            let versions = format!(
+                "{} {}, containerd {}",
+                c.name(),
+                client.as_deref().unwrap_or("(version unknown)"),
+                server.as_deref().unwrap_or("(version unknown)")
+            );
+            if daemon_side {
+                unit_env(host, cmds, "containerd.service", &mut env);
+                let local = if c == Component::Ctr {
+                    "; `ctr images pull --local` pulls client-side instead"
+                } else {
+                    ""
+                };
+                env.notes.push(format!(
+                    "{versions}: pulls run inside containerd (transfer service), so containerd.service's environment applies{local}"
+                ));
+            } else {
+                shell_env(host, &mut env);
+                env.notes.push(format!(
+                    "{versions}: pulls run in the {} process, so the shell's environment applies",
+                    c.name()
+                ));
             }
         }
     }
     env
+}
+
+fn shell_env(host: &HostEvidence, env: &mut ComponentEnv) {
+    env.known = true;
+    for k in PROXY_VARS {
+        if let Some(v) = host.env.vars.get(*k) {
+            env.set(k, v, "shell");
+        }
+    }
+}
+
+/// `v` (e.g. "v2.3.1", "2.0.0-rc.1", "1.7.27~ds1") is at least major.minor.
+fn version_at_least(v: &str, major: u64, minor: u64) -> bool {
+    let mut nums = v
+        .trim_start_matches(['v', 'V'])
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let (a, b) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+    (a, b) >= (major, minor)
 }
 
 fn unit_env(host: &HostEvidence, cmds: &CommandsEvidence, unit: &str, env: &mut ComponentEnv) {
@@ -315,6 +391,9 @@ pub fn route(env: &ComponentEnv, c: Component, url: &str) -> RouteAnswer {
             ans.error = Some(e.clone());
             ans.reason = e.clone();
         }
+    }
+    if !env.notes.is_empty() {
+        ans.reason = format!("{} ({})", ans.reason, env.notes.join("; "));
     }
     if !env.known {
         ans.reason = format!(

@@ -541,7 +541,19 @@ fn route_without_as_is_an_array_of_every_component() {
     let all = route(&m, "https://registry-1.docker.io/v2/", &[]);
     let arr = all.as_array().expect("an array without --as");
     let comps: Vec<&str> = arr.iter().map(|a| a["as"].as_str().unwrap()).collect();
-    assert_eq!(comps, ["dockerd", "containerd", "build-run", "go", "curl"]);
+    assert_eq!(
+        comps,
+        [
+            "dockerd",
+            "containerd",
+            "build-run",
+            "go",
+            "curl",
+            "buildkitd",
+            "nerdctl",
+            "ctr"
+        ]
+    );
     for a in arr {
         assert_eq!(a["url"], "https://registry-1.docker.io/v2/");
         assert!(a.get("reason").is_some() && a.get("source").is_some());
@@ -617,9 +629,30 @@ fn route_human_output_is_one_line_per_component() {
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().count(), 5, "{text}");
+    assert_eq!(text.lines().count(), 8, "{text}");
     assert!(
         text.lines().next().unwrap().starts_with("dockerd "),
         "{text}"
     );
+}
+
+#[test]
+fn route_nerdctl_follows_its_version() {
+    // nerdctl 2.3 on containerd 2.1: the transfer service pulls inside
+    // containerd, whose unit has no proxy: direct, although the shell has one.
+    let m = scenario("nerdctl-transfer-service");
+    let a = route(&m, "https://registry-1.docker.io/v2/", &["--as", "nerdctl"]);
+    assert_eq!(a["as"], "nerdctl");
+    assert_eq!(a["proxy"], Value::Null, "{a}");
+    let reason = a["reason"].as_str().unwrap();
+    assert!(reason.contains("transfer service"), "{reason}");
+    // An older nerdctl pulls client-side: the shell's proxy applies.
+    let m = scenario("nerdctl-client-side");
+    let a = route(&m, "https://registry-1.docker.io/v2/", &["--as", "nerdctl"]);
+    assert_eq!(a["source"]["from"], "shell", "{a}");
+    assert!(
+        a["reason"].as_str().unwrap().contains("nerdctl process"),
+        "{a}"
+    );
+    assert!(a["proxy"].is_string(), "{a}");
 }
