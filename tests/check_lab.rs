@@ -1080,6 +1080,7 @@ fn check_lab() {
     let Some(tools) = require_lab("check_lab") else {
         return;
     };
+    let _serial = clients::LAB_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let lab = Lab::up(&tools, "check");
     let up = started.elapsed();
@@ -1204,3 +1205,7 @@ fn check_lab_offline() {
         run.summary()
     );
 }
+
+/// Issue 5: the real clients (skopeo, ctr, dockerd) in the same lab.
+#[path = "lab_clients.rs"]
+mod clients;

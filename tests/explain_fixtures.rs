@@ -1,5 +1,6 @@
 //! Whole logs under `fixtures/explain/*.log`, each with its expected findings
-//! in `NAME.expect.toml` (best first: rule, count, a subset of the entities).
+//! in `NAME.expect.toml` (best first: rule, count, a subset of the entities), and the
+//! real client outputs captured by the lab (`fixtures/lab/*.log`, tests/lab_clients.rs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,11 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/explain")
 }
 
+/// The outputs of the real clients the lab captured (`PULLDOCTOR_LAB_FIXTURES=1`).
+pub fn lab_fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lab")
+}
+
 pub fn classify_file(path: &Path, lang: Lang) -> Vec<Finding> {
     let cat = Catalog::builtin().unwrap();
     let pre = Prefilter::for_catalog(cat);
@@ -43,8 +49,10 @@ pub fn classify_file(path: &Path, lang: Lang) -> Vec<Finding> {
 fn explain_fixtures_give_expected_findings() {
     let mut problems = Vec::new();
     let mut n = 0;
-    let mut logs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
-        .unwrap()
+    let mut logs: Vec<PathBuf> = [fixtures_dir(), lab_fixtures_dir()]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "log"))
         .collect();

@@ -12,6 +12,22 @@
 #   lab.sh down DIR              stop every server by PID, delete the namespaces
 #   lab.sh run DIR CMD [ARG…]    up, exec, down (down even on failure)
 #
+# The client lab of issue 5 (real skopeo, ctr and dockerd) adds, after `up`:
+#
+#   lab.sh clients DIR           start the misbehaving servers below, squid and a
+#                                containerd for ctr; appends to DIR/lab.env
+#   lab.sh dockerd DIR ID FILES [VAR=VALUE…]
+#                                start a dockerd (its own data/exec roots and socket
+#                                under DIR/dockerd/ID; DIR/dockerd/ID/root/etc/docker, with
+#                                daemon.json and certs.d, bound over /etc/docker) in the
+#                                client namespace with FILES/resolv.conf and FILES/hosts
+#                                and the environment VAR=VALUE…; prints DOCKER_HOST=…
+#                                (exit 1 and dockerd's log when it does not come up)
+#   lab.sh deps-clients          what the client lab is missing (exit 3 when any)
+#   LAB_FILES=FILES lab.sh exec DIR CMD…   exec with another resolv.conf/hosts pair
+#   LAB_TMPFS="/var/lib …" lab.sh exec …    and empty tmpfs mounts (skopeo's blob cache
+#                                is /var/lib/containers/cache for root)
+#
 # Topology (NAME defaults to pdlab-<random>):
 #
 #   NAME (client, "the VM")          NAME-peer ("the Colima host", a remote network)
@@ -32,6 +48,29 @@
 #                     the peer namespace, or (without iptables) 192.168.5.9:8888,
 #                     an unassigned address with a static neighbour entry whose
 #                     MAC nobody owns
+#
+# `clients` adds (all in the peer namespace unless said otherwise):
+#
+#   192.168.5.3:5001  labsrv.py registry (TLS, trusted cert): repositories lab/MODE
+#                     fail on purpose: ratelimit 429, unavailable 503, private 401,
+#                     reset / eof mid-blob, redirect (blobs → $BLOB_HOST); other tags
+#                     are MANIFEST_UNKNOWN
+#   192.168.5.3:5002  the same with a certificate for other.test only (name mismatch)
+#   192.168.5.3:5003  the same with an expired certificate (2020)
+#   192.168.5.3:5004  the same with a certificate without IP SANs (pull by IP)
+#   192.168.5.3:5005  docker-registry (no auth) over plain HTTP (python3 fallback)
+#   192.168.5.3:5006  everything answers 503 (a load balancer with no backend)
+#   192.168.5.3:5007  everything answers 429
+#   192.168.5.7:443   $BLOB_HOST, a CDN-like blob host; connections from the client
+#                     are rejected with a TCP reset (iptables), those of the proxies
+#                     (local to the peer) are not: reachable only through a proxy
+#   192.168.5.4:53    a resolver answering SERVFAIL to everything
+#   192.168.5.5:53    a resolver that never answers
+#   192.168.5.6:53    no resolver (port unreachable)
+#   192.168.5.2:3128  squid with basic auth (labuser:labpass), when squid is installed
+#   DIR/containerd/containerd.sock  containerd for ctr (client namespace; the pulls
+#                     themselves run in the ctr process)
+#   DIR/files-{servfail,silent,down}/  resolv.conf/hosts pairs naming those resolvers
 #
 # LAB_REGISTRY_IMPL=python3 forces the fallback registry; LAB_BLACKHOLE=neighbour
 # the static-neighbour blackhole.
@@ -58,6 +97,14 @@ AUTH_PASS=labpass
 REFUSED_PORT=9999
 DROP_PORT=8890
 NEIGH_BLACKHOLE_IP=192.168.5.9
+SERVFAIL_DNS_IP=192.168.5.4
+SILENT_DNS_IP=192.168.5.5
+DEAD_DNS_IP=192.168.5.6
+BLOB_IP=192.168.5.7
+# A CDN-like name (it ends like one of rules/context.toml's blob-cdn list), resolved to
+# $BLOB_IP by the lab's dnsmasq only: nothing ever leaves the namespaces.
+BLOB_HOST=pdlab-blobs.r2.cloudflarestorage.com
+SQUID_PORT=3128
 
 die() { echo "lab: $*" >&2; exit 1; }
 log() { echo "lab: $*" >&2; }
@@ -119,10 +166,11 @@ start_bg() {
 }
 
 # `sh -c "$BIND_FILES" sh FILES CMD…` binds FILES/hosts over /etc/hosts and
-# FILES/resolv.conf over /etc/resolv.conf, then execs CMD…; run under
-# `unshare --mount --propagation private` so the binds are private to CMD.
+# FILES/resolv.conf over /etc/resolv.conf, mounts an empty tmpfs on each directory of
+# $LAB_TMPFS (where a client would write outside DIR), then execs CMD…; run under
+# `unshare --mount --propagation private` so the mounts are private to CMD.
 # shellcheck disable=SC2016
-BIND_FILES='mount --bind "$1/hosts" /etc/hosts && mount --bind "$1/resolv.conf" /etc/resolv.conf && shift && exec "$@"'
+BIND_FILES='mount --bind "$1/hosts" /etc/hosts && mount --bind "$1/resolv.conf" /etc/resolv.conf && for d in ${LAB_TMPFS:-}; do mount -t tmpfs -o mode=0755 pdlab "$d" || exit 1; done && shift && exec "$@"'
 
 # The argv that runs CMD… in namespace NS with FILES bound over /etc.
 in_ns_with_files() {
@@ -163,6 +211,51 @@ make_certs() {
     openssl x509 -req -in "$d/registry.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
         -out "$d/registry.crt" -days 2 -extfile "$d/registry.ext" >/dev/null 2>&1 \
         || die "openssl: cannot sign the registry certificate"
+}
+
+# The client lab's certificates, all from the lab CA with one key (certs/extra.key):
+# other.crt (other.test only), expired.crt (registry.test, valid in January 2020),
+# noipsan.crt (registry.test, no IP SAN), blobs.crt ($BLOB_HOST).
+sign_extra() {
+    local d=$1 name=$2 san=$3 dates=$4
+    openssl req -new -key "$d/extra.key" -out "$d/$name.csr" -subj "/CN=${san#DNS:}" >/dev/null 2>&1 \
+        || die "openssl: cannot make the $name request"
+    local ca_dir=$d/ca-db
+    mkdir -p "$ca_dir/new"
+    [ -f "$ca_dir/index.txt" ] || : >"$ca_dir/index.txt"
+    [ -f "$ca_dir/serial" ] || echo 1000 >"$ca_dir/serial"
+    {
+        echo "[ca]"
+        echo "default_ca = lab"
+        echo "[lab]"
+        echo "database = $ca_dir/index.txt"
+        echo "new_certs_dir = $ca_dir/new"
+        echo "serial = $ca_dir/serial"
+        echo "default_md = sha256"
+        echo "policy = any"
+        echo "unique_subject = no"
+        echo "[any]"
+        echo "commonName = supplied"
+        echo "[ext]"
+        echo "subjectAltName = $san"
+        echo "basicConstraints = CA:FALSE"
+        echo "keyUsage = critical,digitalSignature,keyEncipherment"
+        echo "extendedKeyUsage = serverAuth"
+    } >"$ca_dir/ca.cnf"
+    # shellcheck disable=SC2086
+    openssl ca -batch -notext -config "$ca_dir/ca.cnf" -cert "$d/ca.crt" -keyfile "$d/ca.key" \
+        -extensions ext $dates -in "$d/$name.csr" -out "$d/$name.crt" >"$ca_dir/$name.log" 2>&1 \
+        || die "openssl: cannot sign $name.crt: $(cat "$ca_dir/$name.log")"
+}
+
+make_extra_certs() {
+    local d=$1/certs
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$d/extra.key" >/dev/null 2>&1 \
+        || die "openssl: cannot make the extra key"
+    sign_extra "$d" other "DNS:other.test" "-days 2"
+    sign_extra "$d" expired "DNS:$REGISTRY_NAME,IP:$REGISTRY_IP" "-startdate 200101000000Z -enddate 200201000000Z"
+    sign_extra "$d" noipsan "DNS:$REGISTRY_NAME" "-days 2"
+    sign_extra "$d" blobs "DNS:$BLOB_HOST" "-days 2"
 }
 
 # ---------------------------------------------------------------------------
@@ -210,7 +303,7 @@ start_dns() {
         --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --no-poll \
         --bind-interfaces --listen-address="$HOST_IP" --port=53 \
         --user=root --group=root --pid-file= --log-facility=- --log-queries \
-        --host-record="$REGISTRY_NAME,$REGISTRY_IP" --address=/#/
+        --host-record="$REGISTRY_NAME,$REGISTRY_IP" --host-record="$BLOB_HOST,$BLOB_IP" --address=/#/
 }
 
 start_proxies() {
@@ -238,6 +331,261 @@ EOF
         start_bg "$dir" "tinyproxy-$t" ip netns exec "$peer" unshare --mount --propagation private \
             sh -c "$BIND_FILES" sh "$dir/peer" tinyproxy -d -c "$dir/conf/tinyproxy-$t.conf"
     done
+}
+
+# ---------------------------------------------------------------------------
+# The client lab (issue 5): misbehaving servers, squid, containerd, dockerds.
+
+missing_client_deps() {
+    local out=()
+    for t in python3 iptables skopeo ctr containerd dockerd docker nsenter; do
+        command -v "$t" >/dev/null 2>&1 || out+=("$t")
+    done
+    printf '%s\n' "${out[@]+"${out[@]}"}"
+}
+
+cmd_deps_clients() {
+    local m
+    m="$( (missing_deps; missing_client_deps) | sed '/^$/d')"
+    if [ -n "$m" ]; then
+        echo "$m"
+        exit 3
+    fi
+    command -v squid >/dev/null 2>&1 || echo "note: squid missing, no squid 407 scenario" >&2
+}
+
+lab_get() { sed -n "s/^$2=//p" "$1/lab.env" | tail -1; }
+
+# A resolv.conf/hosts pair in DIR/files-NAME naming resolver IP (answers in 1 s or never).
+make_files() {
+    local dir=$1 name=$2 ip=$3
+    mkdir -p "$dir/files-$name"
+    printf '127.0.0.1 localhost\n' >"$dir/files-$name/hosts"
+    printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$ip" >"$dir/files-$name/resolv.conf"
+}
+
+start_squid() {
+    local dir=$1 peer=$2
+    mkdir -p "$dir/squid"
+    if command -v htpasswd >/dev/null 2>&1; then
+        htpasswd -bc "$dir/squid/htpasswd" "$AUTH_USER" "$AUTH_PASS" >/dev/null 2>&1
+    else
+        printf '%s:%s\n' "$AUTH_USER" "$(openssl passwd -apr1 "$AUTH_PASS")" >"$dir/squid/htpasswd"
+    fi
+    local helper="" h
+    for h in /usr/lib/squid/basic_ncsa_auth /usr/lib/squid3/basic_ncsa_auth; do
+        if [ -x "$h" ]; then helper=$h; break; fi
+    done
+    [ -n "$helper" ] || { log "squid: no basic_ncsa_auth helper; skipping squid"; return 0; }
+    # squid drops to its effective user (proxy): it must read the config and write its logs.
+    chmod 755 "$dir" "$dir/squid"
+    chmod 644 "$dir/squid/htpasswd" "$dir/peer/hosts"
+    cat >"$dir/squid/squid.conf" <<EOF
+http_port $HOST_IP:$SQUID_PORT
+pid_filename $dir/squid/squid.pid
+cache_log stdio:$dir/logs/squid-cache.log
+access_log stdio:$dir/logs/squid-access.log
+cache deny all
+coredump_dir none
+shutdown_lifetime 0 seconds
+pinger_enable off
+hosts_file $dir/peer/hosts
+dns_nameservers $HOST_IP
+dns_timeout 2 seconds
+auth_param basic program $helper $dir/squid/htpasswd
+auth_param basic realm pulldoctor lab squid
+auth_param basic children 1 startup=1 idle=1
+acl authed proxy_auth REQUIRED
+http_access allow authed
+http_access deny all
+EOF
+    touch "$dir/logs/squid-cache.log" "$dir/logs/squid-access.log"
+    chmod 666 "$dir/logs/squid-cache.log" "$dir/logs/squid-access.log"
+    start_bg "$dir" squid ip netns exec "$peer" squid -N -f "$dir/squid/squid.conf"
+    echo "SQUID=http://$HOST_IP:$SQUID_PORT" >>"$dir/lab.env"
+}
+
+start_labsrv() {
+    local dir=$1 peer=$2 c=$1/certs
+    cat >"$dir/conf/labsrv.json" <<EOF
+{"listeners": [
+  {"kind": "registry", "addr": "$REGISTRY_IP", "port": 5001, "cert": "$c/registry.crt", "key": "$c/registry.key", "blob_host": "https://$BLOB_HOST"},
+  {"kind": "registry", "addr": "$REGISTRY_IP", "port": 5002, "cert": "$c/other.crt", "key": "$c/extra.key"},
+  {"kind": "registry", "addr": "$REGISTRY_IP", "port": 5003, "cert": "$c/expired.crt", "key": "$c/extra.key"},
+  {"kind": "registry", "addr": "$REGISTRY_IP", "port": 5004, "cert": "$c/noipsan.crt", "key": "$c/extra.key"},
+  {"kind": "registry", "addr": "$REGISTRY_IP", "port": 5006, "cert": "$c/registry.crt", "key": "$c/registry.key", "all": "503"},
+  {"kind": "registry", "addr": "$REGISTRY_IP", "port": 5007, "cert": "$c/registry.crt", "key": "$c/registry.key", "all": "429"},
+  {"kind": "blobs", "addr": "$BLOB_IP", "port": 443, "cert": "$c/blobs.crt", "key": "$c/extra.key"},
+  {"kind": "dns", "addr": "$SERVFAIL_DNS_IP", "port": 53, "mode": "servfail"},
+  {"kind": "dns", "addr": "$SILENT_DNS_IP", "port": 53, "mode": "silent"}
+]}
+EOF
+    start_bg "$dir" labsrv ip netns exec "$peer" python3 "$HERE/labsrv.py" "$dir/conf/labsrv.json"
+}
+
+# The plain-HTTP registry: the real one without auth, or labsrv.py.
+start_plain_registry() {
+    local dir=$1 peer=$2
+    if [ "${LAB_REGISTRY_IMPL:-}" != python3 ] && command -v docker-registry >/dev/null 2>&1; then
+        mkdir -p "$dir/data-plain"
+        cat >"$dir/conf/registry-plain.yml" <<EOF
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $dir/data-plain
+http:
+  addr: $REGISTRY_IP:5005
+  secret: pulldoctor-lab
+EOF
+        start_bg "$dir" registry-plain ip netns exec "$peer" docker-registry serve "$dir/conf/registry-plain.yml"
+        echo "PLAIN_REGISTRY_IMPL=docker-registry" >>"$dir/lab.env"
+    else
+        printf '{"listeners": [{"kind": "registry", "addr": "%s", "port": 5005}]}\n' "$REGISTRY_IP" >"$dir/conf/labsrv-plain.json"
+        start_bg "$dir" registry-plain ip netns exec "$peer" python3 "$HERE/labsrv.py" "$dir/conf/labsrv-plain.json"
+        echo "PLAIN_REGISTRY_IMPL=python3" >>"$dir/lab.env"
+    fi
+}
+
+start_containerd() {
+    local dir=$1 ns=$2 d=$1/containerd
+    mkdir -p "$d/root" "$d/state"
+    cat >"$d/config.toml" <<EOF
+version = 2
+root = "$d/root"
+state = "$d/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]
+# Its "opt" plugin would create /opt/containerd.
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "$d/opt"
+[grpc]
+  address = "$d/containerd.sock"
+[ttrpc]
+  address = "$d/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+EOF
+    start_bg "$dir" containerd ip netns exec "$ns" containerd --config "$d/config.toml"
+}
+
+wait_socket() {
+    for _ in $(seq 1 100); do
+        [ -S "$1" ] && return 0
+        sleep 0.1
+    done
+    die "$2 did not create $1 within 10 s (see its log)"
+}
+
+cmd_clients() {
+    local dir ns peer
+    dir="$(state_dir "${1:-}")"
+    [ -f "$dir/lab.env" ] || die "no lab in $dir (run up first)"
+    local missing
+    missing="$(missing_client_deps)"
+    if [ -n "$missing" ]; then die "missing: $(echo "$missing" | paste -sd, -)"; fi
+    ns="$(lab_get "$dir" NS)"
+    peer="$(lab_get "$dir" PEER_NS)"
+    LAB_UP_DIR=$dir
+    LAB_UP_OK=0
+    trap '[ "$LAB_UP_OK" = 1 ] || { log "clients failed; tearing down"; cmd_down "$LAB_UP_DIR" || true; }' EXIT
+    trap 'exit 143' TERM INT HUP
+
+    local ip
+    for ip in "$SERVFAIL_DNS_IP" "$SILENT_DNS_IP" "$DEAD_DNS_IP" "$BLOB_IP"; do
+        ip -n "$peer" addr add "$ip/24" dev vp
+    done
+    # The blob host refuses the client (a firewall that only lets the proxy out); the
+    # proxies are local to the peer namespace and get through.
+    ip netns exec "$peer" iptables -w 5 -A INPUT -p tcp -s "$CLIENT_IP" -d "$BLOB_IP" --dport 443 \
+        -j REJECT --reject-with tcp-reset 2>>"$dir/logs/iptables.log" || die "iptables: cannot reject the blob host"
+
+    make_extra_certs "$dir"
+    make_files "$dir" servfail "$SERVFAIL_DNS_IP"
+    make_files "$dir" silent "$SILENT_DNS_IP"
+    make_files "$dir" down "$DEAD_DNS_IP"
+    start_labsrv "$dir" "$peer"
+    start_plain_registry "$dir" "$peer"
+    if command -v squid >/dev/null 2>&1; then start_squid "$dir" "$peer"; fi
+    start_containerd "$dir" "$ns"
+    local port
+    for port in 5001 5002 5003 5004 5005 5006 5007; do
+        wait_tcp "$ns" "$REGISTRY_IP" "$port" "registry :$port"
+    done
+    wait_tcp "$peer" "$BLOB_IP" 443 "blob host"
+    if [ -n "$(lab_get "$dir" SQUID)" ]; then wait_tcp "$ns" "$HOST_IP" "$SQUID_PORT" squid; fi
+    wait_socket "$dir/containerd/containerd.sock" containerd
+
+    cat >>"$dir/lab.env" <<EOF
+TLS_REGISTRY=$REGISTRY_NAME:5001
+MISMATCH_REGISTRY=$REGISTRY_NAME:5002
+EXPIRED_REGISTRY=$REGISTRY_NAME:5003
+NOIPSAN_REGISTRY=$REGISTRY_IP:5004
+PLAIN_REGISTRY=$REGISTRY_NAME:5005
+UNAVAILABLE_REGISTRY=$REGISTRY_NAME:5006
+RATELIMITED_REGISTRY=$REGISTRY_NAME:5007
+BLOB_HOST=$BLOB_HOST
+BLOB_IP=$BLOB_IP
+SERVFAIL_DNS=$SERVFAIL_DNS_IP
+SILENT_DNS=$SILENT_DNS_IP
+DEAD_DNS=$DEAD_DNS_IP
+CONTAINERD_SOCK=$dir/containerd/containerd.sock
+EOF
+    LAB_UP_OK=1
+    trap - EXIT TERM INT HUP
+    cat "$dir/lab.env"
+}
+
+# The docker CLI of Debian's docker.io (a /usr/local/bin one may shadow it).
+docker_cli() {
+    if [ -x /usr/bin/docker ]; then echo /usr/bin/docker; else command -v docker; fi
+}
+
+# dockerd writes /etc/docker/key.json (bound to DIR) and creates /run/docker/plugins (an
+# empty tmpfs on /run takes it).
+# shellcheck disable=SC2016
+DOCKERD_BINDS='mount --bind "$1/hosts" /etc/hosts && mount --bind "$1/resolv.conf" /etc/resolv.conf && mount --bind "$2" /etc/docker && mount -t tmpfs -o mode=0755 pdlab /run && shift 2 && exec "$@"'
+
+cmd_dockerd() {
+    local dir=${1:-} id=${2:-} files=${3:-}
+    [ -f "$dir/lab.env" ] || die "no lab in $dir"
+    [ -n "$id" ] && [ -d "$files" ] || die "usage: dockerd DIR ID FILES [VAR=VALUE…]"
+    shift 3
+    local ns sock d
+    ns="$(lab_get "$dir" NS)"
+    sock="$(lab_get "$dir" CONTAINERD_SOCK)"
+    [ -n "$sock" ] || die "no containerd (run clients first)"
+    d=$dir/dockerd/$id
+    local etc=$d/root/etc/docker
+    mkdir -p "$d/data" "$d/exec" "$etc"
+    [ -f "$etc/daemon.json" ] || echo '{}' >"$etc/daemon.json"
+    [ -d /etc/docker ] || die "/etc/docker does not exist (docker.io installs it)"
+    start_bg "$dir" "dockerd-$id" nsenter --net="/run/netns/$ns" unshare --mount --propagation private \
+        sh -c "$DOCKERD_BINDS" sh "$files" "$etc" \
+        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$d" "$@" \
+        dockerd --config-file "$etc/daemon.json" --iptables=false --ip-masq=false --bridge=none \
+        --storage-driver=vfs --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
+        -H "unix://$d/docker.sock" --containerd "$sock" --containerd-namespace "pdlab-$id" \
+        --containerd-plugins-namespace "pdlab-$id-plugins" --max-download-attempts 1
+    local pid cli
+    pid="$(tail -1 "$dir/pids" | cut -d' ' -f2)"
+    cli="$(docker_cli)"
+    for _ in $(seq 1 150); do
+        if [ -S "$d/docker.sock" ] && DOCKER_CONFIG="$d/cli" timeout 2 "$cli" -H "unix://$d/docker.sock" version >/dev/null 2>&1; then
+            echo "DOCKER_HOST=unix://$d/docker.sock"
+            return 0
+        fi
+        if ! pid_alive "$pid"; then
+            cat "$dir/logs/dockerd-$id.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    tail -20 "$dir/logs/dockerd-$id.log" >&2
+    die "dockerd $id did not answer within 15 s"
 }
 
 # ---------------------------------------------------------------------------
@@ -280,6 +628,9 @@ cmd_up() {
     ip -n "$peer" addr add "$REGISTRY_IP/24" dev vp
     ip -n "$name" link set vc up
     ip -n "$peer" link set vp up
+    # No ICMP rate limit in the peer: a resolver that is down must always answer "port
+    # unreachable", however many clients ask at once.
+    ip netns exec "$peer" sysctl -q -w net.ipv4.icmp_ratelimit=0 >/dev/null 2>&1 || true
 
     local blackhole
     if [ "${LAB_BLACKHOLE:-}" != neighbour ] && command -v iptables >/dev/null 2>&1 \
@@ -292,7 +643,7 @@ cmd_up() {
         echo "BLACKHOLE_KIND=static-neighbour" >>"$dir/lab.env"
     fi
 
-    printf '127.0.0.1 localhost\n%s %s\n' "$REGISTRY_IP" "$REGISTRY_NAME" >"$dir/peer/hosts"
+    printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "$REGISTRY_IP" "$REGISTRY_NAME" "$BLOB_IP" "$BLOB_HOST" >"$dir/peer/hosts"
     printf 'nameserver %s\n' "$HOST_IP" >"$dir/peer/resolv.conf"
     printf '127.0.0.1 localhost\n' >"$dir/client/hosts"
     printf 'nameserver %s\n' "$HOST_IP" >"$dir/client/resolv.conf"
@@ -345,7 +696,9 @@ cmd_exec() {
     [ "$#" -gt 0 ] || die "exec: missing command"
     local ns
     ns="$(sed -n 's/^NS=//p' "$dir/lab.env")"
-    if [ -d "$dir/client" ]; then
+    if [ -n "${LAB_FILES:-}" ]; then
+        in_ns_with_files "$ns" "$LAB_FILES" "$@"
+    elif [ -d "$dir/client" ]; then
         in_ns_with_files "$ns" "$dir/client" "$@"
     else
         ip netns exec "$ns" "$@"
@@ -404,13 +757,16 @@ cmd_run() {
 
 case "${1:-}" in
     deps) cmd_deps ;;
+    deps-clients) cmd_deps_clients ;;
+    clients) shift; cmd_clients "$@" ;;
+    dockerd) shift; cmd_dockerd "$@" ;;
     up) shift; cmd_up "$@" ;;
     bare) shift; cmd_bare "$@" ;;
     exec) shift; cmd_exec "$@" ;;
     down) shift; cmd_down "$@" ;;
     run) shift; cmd_run "$@" ;;
     *)
-        sed -n '2,13p' "$0" >&2
+        sed -n '2,28p' "$0" >&2
         exit 2
         ;;
 esac
