@@ -2544,6 +2544,15 @@ pub fn dns_cert_other_domain(ev: &Evidence) -> Vec<Detection> {
         if names.is_empty() || names.iter().any(|n| site(n) == want) {
             continue;
         }
+        // Poisoning needs a name that was resolved, and a reason to doubt the
+        // answer: a public registry (whose real certificate is known to match),
+        // or resolvers that disagree. A private registry serving the wrong
+        // certificate at its own address is a plain name mismatch.
+        let literal = t.target.host.parse::<std::net::IpAddr>().is_ok();
+        let disagree = t.dns.as_ref().and_then(|d| d.agree) == Some(false);
+        if literal || !(is_public_registry(&t.target.host) || disagree) {
+            continue;
+        }
         let addr = t
             .http
             .dial
