@@ -308,6 +308,26 @@ pub fn diagnose(ev: &Evidence, lang: Lang) -> Result<Vec<Finding>, String> {
     if let Some(pr) = &ev.probes {
         for t in &pr.targets {
             if t.outcome == Outcome::Ok {
+                // `GET /v2/` answers 401 or 200 on a healthy registry; 429
+                // and 5xx are what a pull would meet too (containerd's words).
+                if let Some(r) = &t.http.response
+                    && (r.status == 429 || r.status >= 500)
+                {
+                    let url = format!(
+                        "{}://{}/v2/",
+                        t.target.scheme.as_str(),
+                        host_port(
+                            &t.target.host,
+                            t.target.port,
+                            t.target.scheme.default_port()
+                        )
+                    );
+                    line(
+                        &mut c,
+                        "probe",
+                        &format!("unexpected status code {url}: {} {}", r.status, r.reason),
+                    );
+                }
                 continue;
             }
             if let Some(e) = &t.error {
