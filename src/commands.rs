@@ -207,7 +207,7 @@ fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error>
 }
 
 fn read_into<R: Read>(r: R, c: &mut Classifier<'_>) -> io::Result<InputStats> {
-    input::for_each_line(r, |n, line| c.line(n, line))
+    c.read(r)
 }
 
 fn open_input(path: &Path) -> Result<File, Error> {
@@ -297,6 +297,7 @@ fn rule_json(r: &Rule) -> serde_json::Value {
         "title": r.title,
         "explanation": r.explanation,
         "remediation": r.fix,
+        "keywords": r.keywords,
         "patterns": r.patterns,
         "context": r.context,
         "docs": r.docs,

@@ -4,11 +4,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
+use crate::input::{self, InputStats, LineSink};
 use crate::redact;
 use crate::report::{Finding, Matched, Step};
-use crate::rules::{Catalog, Lang, Rule, UNKNOWN_RULE, VOLATILE_ENTITIES, interpolate_with};
+use crate::rules::{
+    Catalog, Lang, Matcher, Rule, UNKNOWN_RULE, VOLATILE_ENTITIES, interpolate_with,
+};
+use regex_automata::PatternID;
+use regex_automata::util::captures::Captures;
 
 /// Matched lines kept per finding.
 const SAMPLES: usize = 3;
@@ -59,9 +64,12 @@ impl Prefilter {
         for (i, x) in cat.extractors.iter().enumerate() {
             x.keywords.iter().for_each(|k| add(k, Owner::Extractor(i)));
         }
+        // A contiguous NFA builds several times faster than a DFA, and past
+        // the first chunk of a log only lines that hold a keyword get here.
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&words)
             .expect("keyword automaton");
         Prefilter {
@@ -110,6 +118,11 @@ pub struct Classifier<'c> {
     seq: u64,
     /// Occurrences not grouped because [`MAX_GROUPS`] was reached.
     pub overflow: u64,
+    /// Keywords of the log rules and of the signals not seen yet: a line
+    /// without one of them changes nothing (see [`LineSink::needles`]).
+    needles: Vec<String>,
+    /// Changes with `needles`.
+    needles_gen: u64,
 }
 
 impl<'c> Classifier<'c> {
@@ -126,7 +139,43 @@ impl<'c> Classifier<'c> {
             hits: Vec::new(),
             seq: 0,
             overflow: 0,
+            needles: Vec::new(),
+            needles_gen: 0,
         }
+        .with_needles()
+    }
+
+    /// Recomputes [`Classifier::needles`] from the signals seen so far.
+    fn with_needles(mut self) -> Self {
+        self.update_needles();
+        self
+    }
+
+    fn update_needles(&mut self) {
+        let cat = self.cat;
+        let mut v: Vec<String> = cat
+            .rules
+            .iter()
+            .filter(|r| r.is_log_rule())
+            .flat_map(|r| r.keywords.iter())
+            .chain(
+                cat.signals
+                    .iter()
+                    .zip(&self.signals)
+                    .filter(|(_, seen)| !**seen)
+                    .flat_map(|(s, _)| s.keywords.iter()),
+            )
+            .map(|k| k.to_ascii_lowercase())
+            .collect();
+        v.sort();
+        v.dedup();
+        self.needles = v;
+        self.needles_gen += 1;
+    }
+
+    /// Reads a whole input into the classifier (see [`input::read_lines`]).
+    pub fn read<R: std::io::Read>(&mut self, r: R) -> std::io::Result<InputStats> {
+        input::read_lines(r, self)
     }
 
     /// The built-in catalogue's classifier.
@@ -175,13 +224,14 @@ impl<'c> Classifier<'c> {
         for &o in &hits {
             match o {
                 Owner::Signal(i)
-                    if !self.signals[i]
-                        && self.cat.signals[i]
-                            .regexes()
-                            .iter()
-                            .any(|re| re.is_match(text)) =>
+                    if !self.signals[i] && {
+                        let s = &self.cat.signals[i];
+                        (0..s.patterns.len())
+                            .any(|k| s.matcher(k).is_some_and(|re| re.is_match(text)))
+                    } =>
                 {
                     self.signals[i] = true;
+                    self.update_needles();
                 }
                 Owner::Rule(i) => {
                     if let Some((at, caps)) = match_rule(&self.cat.rules[i], text) {
@@ -348,16 +398,10 @@ impl<'c> Classifier<'c> {
 /// The first match of the rule on `text` that satisfies its `where`
 /// constraints: (byte offset, non-empty named captures).
 fn match_rule(rule: &Rule, text: &str) -> Option<(usize, Vec<(String, String)>)> {
-    for re in rule.regexes() {
+    for re in (0..rule.patterns.len()).filter_map(|i| rule.matcher(i)) {
+        let names = group_names(re);
         for caps in re.captures_iter(text) {
-            let mut out: Vec<(String, String)> = Vec::new();
-            for name in re.capture_names().flatten() {
-                if let Some(m) = caps.name(name)
-                    && !m.as_str().is_empty()
-                {
-                    out.push((name.to_string(), m.as_str().to_string()));
-                }
-            }
+            let out = named_captures(&names, &caps, text);
             let ok = rule.where_.iter().all(|(name, pat)| {
                 let v = out
                     .iter()
@@ -366,12 +410,32 @@ fn match_rule(rule: &Rule, text: &str) -> Option<(usize, Vec<(String, String)>)>
                 where_regex(pat).is_some_and(|re| re.is_match(v))
             });
             if ok {
-                let at = caps.get(0).map_or(0, |m| m.start());
+                let at = caps.get_match().map_or(0, |m| m.start());
                 return Some((at, out));
             }
         }
     }
     None
+}
+
+/// The named capture groups of a matcher: (group index, name), in order.
+fn group_names(re: &Matcher) -> Vec<(usize, &str)> {
+    re.group_info()
+        .pattern_names(PatternID::ZERO)
+        .enumerate()
+        .filter_map(|(i, n)| Some((i, n?)))
+        .collect()
+}
+
+/// The non-empty named captures of a match.
+fn named_captures(names: &[(usize, &str)], caps: &Captures, text: &str) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|&(i, name)| {
+            let span = caps.get_group(i)?;
+            (!span.is_empty()).then(|| (name.to_string(), text[span.range()].to_string()))
+        })
+        .collect()
 }
 
 /// `where` regexes, compiled once each.
@@ -383,21 +447,18 @@ fn where_regex(pat: &str) -> Option<&'static regex::Regex> {
     if let Some(re) = map.get(pat) {
         return Some(re);
     }
-    let re: &'static regex::Regex = Box::leak(Box::new(regex::Regex::new(pat).ok()?));
+    let re: &'static regex::Regex = Box::leak(Box::new(crate::rules::compile_one(pat).ok()?));
     map.insert(pat.to_string(), re);
     Some(re)
 }
 
 fn extract(x: &crate::rules::Extractor, text: &str, into: &mut BTreeMap<String, String>) {
-    for re in x.regexes() {
-        if let Some(caps) = re.captures(text) {
-            for name in re.capture_names().flatten() {
-                if let Some(m) = caps.name(name)
-                    && !m.as_str().is_empty()
-                {
-                    into.entry(name.to_string())
-                        .or_insert_with(|| m.as_str().to_string());
-                }
+    for re in (0..x.patterns.len()).filter_map(|i| x.matcher(i)) {
+        let mut caps = re.create_captures();
+        re.captures(text, &mut caps);
+        if caps.is_match() {
+            for (name, value) in named_captures(&group_names(re), &caps, text) {
+                into.entry(name).or_insert(value);
             }
             for (k, v) in &x.set {
                 into.entry(k.clone()).or_insert_with(|| v.clone());
@@ -522,11 +583,21 @@ pub fn redact_entities(entities: &mut BTreeMap<String, String>) {
     }
 }
 
+impl LineSink for Classifier<'_> {
+    fn line(&mut self, line_no: u64, text: &str) {
+        Classifier::line(self, line_no, text);
+    }
+
+    fn needles(&self) -> Option<(u64, &[String])> {
+        Some((self.needles_gen, &self.needles))
+    }
+}
+
 /// Classifies a whole text (tests, rule examples, `explain --check`).
 pub fn classify_text(cat: &Catalog, pre: &Prefilter, text: &str, lang: Lang) -> Vec<Finding> {
     let mut c = Classifier::new(cat, pre);
     // Input normalisation cannot fail on an in-memory slice.
-    let _ = crate::input::for_each_line(text.as_bytes(), |n, l| c.line(n, l));
+    let _ = c.read(text.as_bytes());
     c.finish(lang)
 }
 
@@ -545,5 +616,60 @@ impl Prefilter {
     /// A prefilter for a catalogue that is not the built-in one (tests).
     pub fn build(cat: &Catalog) -> Prefilter {
         Prefilter::new(cat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Catalog;
+
+    fn classify(data: &[u8], fast_after: u64) -> (String, String) {
+        let cat = Catalog::builtin().unwrap();
+        let mut c = Classifier::new(cat, Prefilter::for_catalog(cat));
+        let stats = input::read_lines_after(data, &mut c, fast_after).unwrap();
+        let findings = serde_json::to_string_pretty(&c.finish(Lang::En)).unwrap();
+        (findings, format!("{stats:?}"))
+    }
+
+    /// The raw-byte prefilter changes nothing: every fixture log, alone, all
+    /// together, and buried in noise that holds no keyword, gives the same
+    /// findings (counts, line numbers, samples) and the same input summary.
+    #[test]
+    fn fast_path_gives_the_same_findings() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/explain");
+        let mut logs: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        logs.sort();
+        let mut all = Vec::new();
+        let mut noisy = Vec::new();
+        let noise: &[&[u8]] = &[
+            b"#5 sha256:4f4fb700ef54 12.58MB / 30.43MB 2.3s\n",
+            b"\x1b[2A\x1b[2K4f4fb700ef54: Downloading [====>   ]  1.2MB/9MB\x1b[2B\r\x1b[2Kdone\n",
+            b"Extracting [ 10%]\rExtracting [ 60%]\rExtracting [100%]\n",
+            b"Get:1 http://deb.debian.org/debian bookworm InRelease [151 kB]\r\n",
+            b"\n",
+            b"  \t \n",
+        ];
+        for (i, log) in logs.iter().enumerate() {
+            let data = std::fs::read(log).unwrap();
+            assert_eq!(
+                classify(&data, u64::MAX),
+                classify(&data, 0),
+                "{}",
+                log.display()
+            );
+            all.extend_from_slice(&data);
+            for (k, line) in data.split_inclusive(|&b| b == b'\n').enumerate() {
+                noisy.extend_from_slice(noise[(i + k) % noise.len()]);
+                noisy.extend_from_slice(line);
+            }
+        }
+        assert_eq!(classify(&all, u64::MAX), classify(&all, 0));
+        assert_eq!(classify(&noisy, u64::MAX), classify(&noisy, 0));
+        assert_eq!(classify(&noisy, u64::MAX), classify(&noisy, 4096));
     }
 }

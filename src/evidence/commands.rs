@@ -420,6 +420,22 @@ pub fn to_record<T>(
     rec
 }
 
+/// `ctr version`. Without a containerd socket, ctr retries the dial for 10 s
+/// (after printing its client version) and would hold `check` until the
+/// command deadline: with no socket to connect to, the dial is bounded.
+fn ctr_version_argv(env: &BTreeMap<String, String>) -> Vec<String> {
+    let socket = env
+        .get("CONTAINERD_ADDRESS")
+        .map(|a| a.trim_start_matches("unix://").to_string())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "/run/containerd/containerd.sock".into());
+    if Path::new(&socket).exists() {
+        argv(&["ctr", "version"])
+    } else {
+        argv(&["ctr", "--connect-timeout", "10ms", "version"])
+    }
+}
+
 fn argv(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_string()).collect()
 }
@@ -461,7 +477,7 @@ pub async fn collect_commands(opts: &CommandOptions, deadline: Instant) -> Comma
     let (co, ne, ct, cr, wi) = (
         argv(&["colima", "status"]),
         argv(&["nerdctl", "version", "--format", "{{json .}}"]),
-        argv(&["ctr", "version"]),
+        ctr_version_argv(env),
         argv(&["crictl", "info"]),
         argv(&["wslinfo", "--networking-mode"]),
     );

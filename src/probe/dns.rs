@@ -254,10 +254,18 @@ pub async fn lookup_server(host: &str, server: SocketAddr, deadline: Instant) ->
             } else {
                 format!("{host}.")
             };
-            match tokio::time::timeout_at(deadline, r.lookup_ip(fqdn.as_str())).await {
-                Err(_) => Err(timeout_error(host, &label, "deadline")),
-                Ok(Ok(l)) => Ok(dedup(l.iter())),
-                Ok(Err(e)) => Err(server_error(host, &label, &e)),
+            let lookup = tokio::time::timeout_at(deadline, r.lookup_ip(fqdn.as_str()));
+            tokio::select! {
+                res = lookup => match res {
+                    Err(_) => Err(timeout_error(host, &label, "deadline")),
+                    Ok(Ok(l)) => Ok(dedup(l.iter())),
+                    Ok(Err(e)) => Err(server_error(host, &label, &e)),
+                },
+                e = refusal(&fqdn, server) => Err(ProbeError::new(
+                    ErrorClass::ConnectionRefused,
+                    format!("lookup {host} on {label}: read udp {label}: read: connection refused"),
+                    e.to_string(),
+                )),
             }
         }
     };
@@ -286,6 +294,56 @@ pub async fn lookup_server(host: &str, server: SocketAddr, deadline: Instant) ->
             error: Some(e),
         },
     }
+}
+
+/// Go's resolver dials UDP (a connected socket), so an ICMP port unreachable
+/// comes back at once as `connection refused`; hickory's unconnected socket
+/// never sees it and waits for its timeout. This asks the same question on a
+/// connected socket and completes only with that refusal (never otherwise:
+/// an answer is hickory's to read).
+async fn refusal(fqdn: &str, server: SocketAddr) -> std::io::Error {
+    let refused = async {
+        let query = a_query(fqdn)?;
+        let any: SocketAddr = if server.is_ipv4() {
+            (IpAddr::from([0u8; 4]), 0).into()
+        } else {
+            (IpAddr::from([0u16; 8]), 0).into()
+        };
+        let sock = tokio::net::UdpSocket::bind(any).await.ok()?;
+        sock.connect(server).await.ok()?;
+        sock.send(&query).await.ok()?;
+        let mut buf = [0u8; 512];
+        match sock.recv(&mut buf).await {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Some(e),
+            _ => None,
+        }
+    };
+    match refused.await {
+        Some(e) => e,
+        None => std::future::pending().await,
+    }
+}
+
+/// A DNS query for the A records of `fqdn` (recursion desired), or `None`
+/// for a name that is not valid on the wire.
+fn a_query(fqdn: &str) -> Option<Vec<u8>> {
+    let id = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .subsec_nanos()
+        & 0xFFFF) as u16;
+    let mut q = Vec::with_capacity(fqdn.len() + 18);
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in fqdn.trim_end_matches('.').split('.') {
+        if label.is_empty() || label.len() > 63 || !label.is_ascii() {
+            return None;
+        }
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    (q.len() <= 512).then_some(q)
 }
 
 fn build_resolver(
