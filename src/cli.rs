@@ -115,6 +115,10 @@ pub struct CheckArgs {
     /// Also hide user names in URLs.
     #[arg(long)]
     pub redact_users: bool,
+    /// Replace internal host names and private IP addresses by aliases
+    /// (the same host gets the same alias across the report).
+    #[arg(long)]
+    pub redact_hosts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +165,13 @@ pub struct ExplainArgs {
     /// Deadline for --check probes, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5.0, requires = "check")]
     pub timeout: f64,
+    /// Also hide user names in URLs.
+    #[arg(long)]
+    pub redact_users: bool,
+    /// Replace internal host names and private IP addresses by aliases
+    /// (the same host gets the same alias across the report).
+    #[arg(long)]
+    pub redact_hosts: bool,
 }
 
 #[derive(Debug, Args)]

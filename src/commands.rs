@@ -202,6 +202,11 @@ fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error>
         encoding: seen_encodings.join(", "),
         notes,
     });
+    let redact = pulldoctor::redact::Options {
+        users: args.redact_users,
+        hosts: args.redact_hosts,
+    };
+    pulldoctor::redact::report(&mut report, redact);
     write_out(&render(&report, format, style))?;
     Ok(if report.diagnosed() { 0 } else { 1 })
 }
@@ -451,21 +456,31 @@ fn check(args: CheckArgs, format: Format, style: Style) -> Result<u8, Error> {
     rt.shutdown_background();
     let redact = pulldoctor::redact::Options {
         users: args.redact_users,
+        hosts: args.redact_hosts,
     };
     let mut report = Report::new("check");
     report.findings = pulldoctor::check::diagnose(&ev, style.lang)?;
     report.areas = pulldoctor::check::areas(&ev, &report.findings);
     report.evidence = Some(pulldoctor::check::evidence_json(&ev, redact));
-    finish_check(report, format, style, args.save.as_deref(), args.verbose)
+    finish_check(
+        report,
+        format,
+        style,
+        args.save.as_deref(),
+        args.verbose,
+        redact,
+    )
 }
 
 fn finish_check(
-    report: Report,
+    mut report: Report,
     format: Format,
     style: Style,
     save: Option<&Path>,
     verbose: bool,
+    redact: pulldoctor::redact::Options,
 ) -> Result<u8, Error> {
+    pulldoctor::redact::report(&mut report, redact);
     if let Some(path) = save {
         std::fs::write(path, report::render_json(&report))
             .map_err(|e| Error::Msg(format!("--save {}: {}", path.display(), io_text(&e))))?;
@@ -519,7 +534,7 @@ fn replay(args: ReplayArgs, format: Format, style: Style) -> Result<u8, Error> {
     report.findings = pulldoctor::check::diagnose(&ev, style.lang)?;
     report.areas = pulldoctor::check::areas(&ev, &report.findings);
     report.evidence = Some(evidence);
-    finish_check(report, format, style, None, false)
+    finish_check(report, format, style, None, false, Default::default())
 }
 
 fn route(args: RouteArgs, format: Format) -> Result<u8, Error> {

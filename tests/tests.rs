@@ -7,4 +7,5 @@ mod evidence;
 mod explain_fixtures;
 mod probe;
 mod proxyenv;
+mod robustness;
 mod rules_tidy;
