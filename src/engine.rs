@@ -261,7 +261,7 @@ impl<'c> Classifier<'c> {
         let sample = || Matched {
             file,
             line: line_no,
-            text: excerpt(text, first_at),
+            text: redacted_excerpt(text, first_at),
         };
         match self.index.get(&key) {
             Some(&g) => {
@@ -473,6 +473,19 @@ fn key_caps(caps: &[(String, String)]) -> Vec<(String, String)> {
         .filter(|(n, _)| !VOLATILE_ENTITIES.contains(&n.as_str()))
         .cloned()
         .collect()
+}
+
+/// An excerpt around `at` of the line with its secrets redacted first: a
+/// cut must not leave the tail of a secret that redaction would no longer
+/// recognise (`…rd@proxy:3128` from `http://user:password@proxy:3128`).
+fn redacted_excerpt(text: &str, at: usize) -> String {
+    match redact::text(text) {
+        std::borrow::Cow::Borrowed(t) => excerpt(t, at),
+        std::borrow::Cow::Owned(t) => {
+            let at = redact::text(&text[..at]).len().min(t.len());
+            excerpt(&t, at)
+        }
+    }
 }
 
 /// An excerpt of at most [`EXCERPT`] bytes around `at`.
