@@ -1830,7 +1830,6 @@ fn check_with_docker_exiting_1() {
 /// should go too. Today only the direct child is killed (see the report of issue 6);
 /// run with `--ignored` to check a fix. Cleans up after itself either way.
 #[test]
-#[ignore = "grandchildren of a hung command survive it: evidence/commands.rs kills only the direct child"]
 fn check_kills_the_grandchildren_of_a_hung_command() {
     let t = TempDir::new("grandchild");
     let marker = format!("28.{}{}", std::process::id(), 3);

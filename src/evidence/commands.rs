@@ -286,6 +286,9 @@ pub async fn run_command(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // Its own process group, so that whatever it started can be killed
+        // with it (a `docker` wrapper script's `sleep` holds our pipes).
+        .process_group(0)
         .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -331,6 +334,11 @@ pub async fn run_command(
     }
     drop(out);
     drop(err);
+    // Whatever the command left running in its group (a grandchild after a
+    // timeout, or one that outlived its parent holding our pipes) goes too.
+    if let Some(pid) = raw.pid {
+        kill_group(pid);
+    }
     let exit = match status {
         Some(s) => {
             raw.status = CommandStatus::Exited;
@@ -356,6 +364,20 @@ pub async fn run_command(
     raw.stdout = ob.buf;
     raw.stderr = eb.buf;
     raw
+}
+
+/// SIGKILL to the process group `pgid` (the command's own, see
+/// `process_group(0)`); no group left is not an error.
+fn kill_group(pgid: u32) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid)
+        && pgid > 1
+    {
+        // SAFETY: kill(2) with a negative pid signals a process group; it
+        // touches no memory of ours.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
 }
 
 fn lossy_prefix(b: &[u8], max: usize) -> String {
