@@ -959,20 +959,36 @@ fn opens_quoted_token(t: &str) -> bool {
 }
 
 /// Drops ANSI escape sequences (CSI, OSC, two- and three-byte escapes) and
-/// turns NUL and other C0 controls into spaces; keeps `\r` and tabs.
+/// turns each run of NUL and other C0 controls into one space, none next to
+/// a space or tab already there (`connection\0 refused` is `connection
+/// refused`); keeps `\r` and tabs.
 fn strip_controls(raw: &[u8], out: &mut Vec<u8>, stats: &mut InputStats) {
+    let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    let mut gap = false;
     let mut i = 0;
     while i < raw.len() {
         // Copy the run of ordinary bytes, then deal with one special byte.
-        let run = find_special(&raw[i..]).unwrap_or(raw.len() - i);
-        out.extend_from_slice(&raw[i..i + run]);
+        let mut run = find_special(&raw[i..]).unwrap_or(raw.len() - i);
+        if run > 0 {
+            match (gap, blank(out.last()), blank(raw.get(i))) {
+                (true, false, false) => out.push(b' '),
+                // `a \0 b`: the controls and one of the blanks go.
+                (true, true, true) => {
+                    i += 1;
+                    run -= 1;
+                }
+                _ => {}
+            }
+            gap = false;
+            out.extend_from_slice(&raw[i..i + run]);
+        }
         i += run;
         match raw.get(i) {
             None => break,
             Some(0x1B) => i = skip_escape(raw, i),
             Some(_) => {
                 stats.control_bytes += 1;
-                out.push(b' ');
+                gap = true;
                 i += 1;
             }
         }
@@ -1057,6 +1073,19 @@ mod tests {
     fn ansi_is_stripped() {
         let v = lines(b"\x1b[31mx509:\x1b[0m bad \x1b]0;title\x07end\n");
         assert_eq!(v, vec![(1, "x509: bad end".into())]);
+    }
+
+    #[test]
+    fn control_runs_become_one_space() {
+        let v = lines(b"connection\0 refused\nconnect\0\0\x01refused \0\x7f x\n\0\0\0EOF\n");
+        assert_eq!(
+            v,
+            vec![
+                (1, "connection refused".into()),
+                (2, "connect refused x".into()),
+                (3, " EOF".into())
+            ]
+        );
     }
 
     #[test]
