@@ -112,6 +112,21 @@ pub struct CheckArgs {
     /// Show the evidence.
     #[arg(short, long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub redact: RedactArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A report saved with `pulldoctor check --save FILE`.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub redact: RedactArgs,
+}
+
+/// What is hidden beyond secrets (which always are).
+#[derive(Debug, Args)]
+pub struct RedactArgs {
     /// Also hide user names in URLs.
     #[arg(long)]
     pub redact_users: bool,
@@ -121,10 +136,13 @@ pub struct CheckArgs {
     pub redact_hosts: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct ReplayArgs {
-    /// A report saved with `pulldoctor check --save FILE`.
-    pub file: PathBuf,
+impl RedactArgs {
+    pub fn options(&self) -> pulldoctor::redact::Options {
+        pulldoctor::redact::Options {
+            users: self.redact_users,
+            hosts: self.redact_hosts,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -165,13 +183,8 @@ pub struct ExplainArgs {
     /// Deadline for --check probes, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5.0, requires = "check")]
     pub timeout: f64,
-    /// Also hide user names in URLs.
-    #[arg(long)]
-    pub redact_users: bool,
-    /// Replace internal host names and private IP addresses by aliases
-    /// (the same host gets the same alias across the report).
-    #[arg(long)]
-    pub redact_hosts: bool,
+    #[command(flatten)]
+    pub redact: RedactArgs,
 }
 
 #[derive(Debug, Args)]

@@ -202,11 +202,7 @@ fn explain(args: ExplainArgs, format: Format, style: Style) -> Result<u8, Error>
         encoding: seen_encodings.join(", "),
         notes,
     });
-    let redact = pulldoctor::redact::Options {
-        users: args.redact_users,
-        hosts: args.redact_hosts,
-    };
-    pulldoctor::redact::report(&mut report, redact);
+    pulldoctor::redact::report(&mut report, args.redact.options());
     write_out(&render(&report, format, style))?;
     Ok(if report.diagnosed() { 0 } else { 1 })
 }
@@ -454,10 +450,7 @@ fn check(args: CheckArgs, format: Format, style: Style) -> Result<u8, Error> {
     spinner.stop();
     // getaddrinfo threads cannot be cancelled: do not wait for them.
     rt.shutdown_background();
-    let redact = pulldoctor::redact::Options {
-        users: args.redact_users,
-        hosts: args.redact_hosts,
-    };
+    let redact = args.redact.options();
     let mut report = Report::new("check");
     report.findings = pulldoctor::check::diagnose(&ev, style.lang)?;
     report.areas = pulldoctor::check::areas(&ev, &report.findings);
@@ -534,7 +527,7 @@ fn replay(args: ReplayArgs, format: Format, style: Style) -> Result<u8, Error> {
     report.findings = pulldoctor::check::diagnose(&ev, style.lang)?;
     report.areas = pulldoctor::check::areas(&ev, &report.findings);
     report.evidence = Some(evidence);
-    finish_check(report, format, style, None, false, Default::default())
+    finish_check(report, format, style, None, false, args.redact.options())
 }
 
 fn route(args: RouteArgs, format: Format) -> Result<u8, Error> {
