@@ -57,9 +57,15 @@ pub struct Evidence {
 /// deadline, so the whole run is bounded by `timeout` plus a small constant.
 pub async fn collect(opts: &CheckOptions) -> Evidence {
     let start = tokio::time::Instant::now();
-    let mut host = evidence::collect_local(&opts.local);
     let cmd_deadline = start + opts.timeout.mul_f32(0.4);
-    let cmds = collect_commands(&CommandOptions::new(opts.local.env.clone()), cmd_deadline).await;
+    // The files are read on a blocking thread while the commands run.
+    let local = opts.local.clone();
+    let cmd_opts = CommandOptions::new(opts.local.env.clone());
+    let (host, cmds) = tokio::join!(
+        tokio::task::spawn_blocking(move || evidence::collect_local(&local)),
+        collect_commands(&cmd_opts, cmd_deadline),
+    );
+    let mut host = host.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     evidence::complete_with_commands(&opts.local, &mut host, &cmds);
     let components: BTreeMap<String, ComponentEnv> = Component::ALL
         .iter()
