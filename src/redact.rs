@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
-use regex::{Captures, Regex, RegexSet};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::{Captures, Regex};
 
 /// How much to hide beyond secrets.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,9 +32,39 @@ pub struct Options {
 /// How a match is replaced.
 type Replace = fn(&Captures, Options) -> String;
 
+/// A redaction rule: its pattern, literals of which every match holds at
+/// least one (ASCII case-insensitive), and its replacement.
+struct Rule {
+    pattern: String,
+    triggers: Vec<String>,
+    replace: Replace,
+}
+
+/// The rules, compiled one at a time on first need: a string holding none
+/// of a rule's triggers cannot match it, so a short log or an offline check
+/// compiles few of them (compiling them all was half of a 1 KB `explain`).
 struct Redactor {
-    set: RegexSet,
-    rules: Vec<(Regex, Replace)>,
+    rules: Vec<Rule>,
+    compiled: Vec<OnceLock<Regex>>,
+    /// Every rule's triggers; pattern `k` is `triggers[k]` of rule `owner[k]`.
+    triggers: AhoCorasick,
+    owner: Vec<usize>,
+}
+
+impl Redactor {
+    fn regex(&self, i: usize) -> &Regex {
+        self.compiled[i]
+            .get_or_init(|| Regex::new(&self.rules[i].pattern).expect("redaction pattern compiles"))
+    }
+
+    /// The rules whose triggers occur in `s`, as a bit set.
+    fn candidates(&self, s: &str) -> u64 {
+        let mut bits = 0u64;
+        for m in self.triggers.find_overlapping_iter(s) {
+            bits |= 1 << self.owner[m.pattern().as_usize()];
+        }
+        bits
+    }
 }
 
 fn cap<'a>(c: &'a Captures, i: usize) -> &'a str {
@@ -64,10 +95,29 @@ const CRED_KEYS: &str = "auth|identitytoken|registrytoken|identity_token|registr
 /// Credential keys unambiguous enough to be recognised in prose (`password: x`).
 const CRED_WORDS: &str = "identitytoken|registrytoken|identity_token|registry_token|password|passwd|client_secret|secret_access_key|aws_secret_access_key|api_key|apikey|private_key";
 
+/// What may follow a key before its value in the line rules: `=`, `:`, or
+/// a character `\s` matches (Unicode White_Space).
+const KEY_FOLLOWERS: &[&str] = &[
+    "=", ":", "\t", "\n", "\u{b}", "\u{c}", "\r", " ", "\u{85}", "\u{a0}", "\u{1680}", "\u{2000}",
+    "\u{2001}", "\u{2002}", "\u{2003}", "\u{2004}", "\u{2005}", "\u{2006}", "\u{2007}", "\u{2008}",
+    "\u{2009}", "\u{200a}", "\u{2028}", "\u{2029}", "\u{202f}", "\u{205f}", "\u{3000}",
+];
+
+/// Each of the `|`-separated `keys` followed by each of `after`: triggers.
+fn followed(keys: &str, after: &[&str]) -> Vec<String> {
+    keys.split('|')
+        .flat_map(|k| after.iter().map(move |a| format!("{k}{a}")))
+        .collect()
+}
+
+fn lits(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
 // Word boundaries are ASCII (`(?-u:\b)`): secrets are ASCII, and a Unicode `\b`
 // makes the regex engine leave its DFA on non-ASCII text (a Chinese log), which is
 // many times slower.
-fn rules() -> Vec<(String, Replace)> {
+fn rules() -> Vec<(String, Vec<String>, Replace)> {
     let s = |p: &str| p.to_string();
     vec![
         // PEM private keys.
@@ -75,6 +125,7 @@ fn rules() -> Vec<(String, Replace)> {
             s(
                 r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)",
             ),
+            lits(&["-----begin"]),
             |_, _| "-----BEGIN PRIVATE KEY----- *** -----END PRIVATE KEY-----".into(),
         ),
         // Authorization headers (and their cousins), whatever the scheme,
@@ -83,6 +134,14 @@ fn rules() -> Vec<(String, Replace)> {
             s(
                 r#"(?i)(?-u:\b)((?:proxy-)?authorization|x-registry-auth|x-auth-token|x-api-key|private-token|job-token)(\\?"?\s*[:=]\s*\[?\s*\\?"?\s*)(?:(basic|bearer|negotiate|ntlm|digest|token|aws4-hmac-sha256|hoba|mutual|scram-sha-\d+)\s+)?(?:[A-Za-z][A-Za-z0-9_-]*="[^"]*"|[^\s,;"'\\\]]+)(?:,\s*[A-Za-z][A-Za-z0-9_-]*=(?:"[^"]*"|[^\s,"\\]+))*"#,
             ),
+            lits(&[
+                "authorization",
+                "x-registry-auth",
+                "x-auth-token",
+                "x-api-key",
+                "private-token",
+                "job-token",
+            ]),
             |c, _| {
                 let scheme = cap(c, 3);
                 let sep = if scheme.is_empty() { "" } else { " " };
@@ -92,6 +151,7 @@ fn rules() -> Vec<(String, Replace)> {
         // Bearer and Basic credentials on their own.
         (
             s(r"(?i)(?-u:\b)(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})"),
+            lits(&["bearer", "basic"]),
             |c, _| {
                 if looks_like_token(cap(c, 3)) {
                     format!("{}{}***", cap(c, 1), cap(c, 2))
@@ -103,35 +163,44 @@ fn rules() -> Vec<(String, Replace)> {
         // JSON Web Tokens.
         (
             s(r"(?-u:\b)eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
+            lits(&["eyj"]),
             |_, _| "eyJ***".into(),
         ),
         // Signed URL parameters and token parameters (Docker blob `verify=`,
         // S3, GCS, Azure SAS `sig=` / `se=`).
         (
             format!(r#"(?i)((?:^|[?&;#\s"'(,\\])(?:{PARAMS})=)("|')?[^&\s"'<>\\]+"#),
+            followed(PARAMS, &["="]),
             |c, _| format!("{}{}***", cap(c, 1), cap(c, 2)),
         ),
         // Credentials as JSON members, escaped or not, or single-quoted
         // (`"auth":"..."`, `\"identitytoken\":\"...\"`, `{'auth': '...'}`).
         (
             format!(r#"(?i)(\\?["'](?:{CRED_KEYS})\\?["']\s*:\s*\\?["'])[^"'\\]*"#),
+            followed(CRED_KEYS, &["\"", "'", "\\"]),
             |c, _| format!("{}***", cap(c, 1)),
         ),
         // Credentials as TOML / YAML / ini lines (`auth = "..."`, `password: x`).
         (
             format!(r#"(?im)^(\s*(?:{CRED_KEYS})\s*(?:=|:\s)\s*)("|')?[^\s"',}}]+"#),
+            followed(CRED_KEYS, KEY_FOLLOWERS),
             |c, _| format!("{}{}***", cap(c, 1), cap(c, 2)),
         ),
         (
             format!(
                 r#"(?i)((?:^|[\s{{,;(])(?:{CRED_WORDS})\s*(?:=|:\s)\s*)("|')?[^\s"',;}}]{{3,}}"#
             ),
+            followed(CRED_WORDS, KEY_FOLLOWERS),
             |c, _| format!("{}{}***", cap(c, 1), cap(c, 2)),
         ),
         // key=value secrets in env dumps and command lines.
         (
             s(
                 r#"(?i)(?-u:\b)((?:[a-z0-9_]*_)?(?:password|passwd|pass|pwd|secret|token|api_?key|access_key|secret_key|private_key|credentials?|pat))=("|')?[^\s,;"']+"#,
+            ),
+            followed(
+                "password|passwd|pass|pwd|secret|token|apikey|api_key|access_key|secret_key|private_key|credential|credentials|pat",
+                &["="],
             ),
             |c, _| format!("{}={}***", cap(c, 1), cap(c, 2)),
         ),
@@ -140,11 +209,21 @@ fn rules() -> Vec<(String, Replace)> {
             s(
                 r#"(?i)(--(?:password|passwd|token|secret|registry-token|identity-token|access-token|api-key)(?:=|\s+))("|')?[^\s"']+"#,
             ),
+            lits(&[
+                "--pass",
+                "--token",
+                "--secret",
+                "--registry-token",
+                "--identity-token",
+                "--access-token",
+                "--api-key",
+            ]),
             |c, _| format!("{}{}***", cap(c, 1), cap(c, 2)),
         ),
         // curl `-u user:password`, `--proxy-user user:password`.
         (
             s(r#"(^|\s)(-u|-U|--user|--proxy-user)(\s+|=)("|')?([^\s:"'-][^\s:"']*):([^\s"']+)"#),
+            lits(&["-u"]),
             |c, o| {
                 format!(
                     "{}{}{}{}{}:***",
@@ -159,34 +238,59 @@ fn rules() -> Vec<(String, Replace)> {
         // Azure connection strings.
         (
             s(r#"(?i)(?-u:\b)(AccountKey|SharedAccessKey|SharedAccessSignature)=[^;\s"']+"#),
+            lits(&["accountkey", "sharedaccesskey", "sharedaccesssignature"]),
             |c, _| format!("{}=***", cap(c, 1)),
         ),
         // Cloud and forge keys.
         (
             s(r"(?-u:\b)(AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?-u:\b)"),
+            lits(&["akia", "asia", "abia", "acca"]),
             |c, _| format!("{}***", cap(c, 1)),
         ),
-        (s(r"(?-u:\b)(gh[pousr])_[A-Za-z0-9]{20,}"), |c, _| {
-            format!("{}_***", cap(c, 1))
-        }),
-        (s(r"(?-u:\b)github_pat_[A-Za-z0-9_]{20,}"), |_, _| {
-            "github_pat_***".into()
-        }),
+        (
+            s(r"(?-u:\b)(gh[pousr])_[A-Za-z0-9]{20,}"),
+            lits(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]),
+            |c, _| format!("{}_***", cap(c, 1)),
+        ),
+        (
+            s(r"(?-u:\b)github_pat_[A-Za-z0-9_]{20,}"),
+            lits(&["github_pat_"]),
+            |_, _| "github_pat_***".into(),
+        ),
         (
             s(r"(?-u:\b)(gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|oas|ffct|agent))-[A-Za-z0-9_-]{20,}"),
+            lits(&[
+                "glpat-", "gldt-", "glrt-", "glptt-", "glsoat-", "glcbt-", "glft-", "glimt-",
+                "gloas-", "glffct-", "glagent-",
+            ]),
             |c, _| format!("{}-***", cap(c, 1)),
         ),
-        (s(r"(?-u:\b)dckr_pat_[A-Za-z0-9_-]{16,}"), |_, _| {
-            "dckr_pat_***".into()
+        (
+            s(r"(?-u:\b)dckr_pat_[A-Za-z0-9_-]{16,}"),
+            lits(&["dckr_pat_"]),
+            |_, _| "dckr_pat_***".into(),
+        ),
+        (
+            s(r"(?-u:\b)AIza[0-9A-Za-z_-]{35}"),
+            lits(&["aiza"]),
+            |_, _| "AIza***".into(),
+        ),
+        (
+            s(r"(?-u:\b)(xox[abposr])-[A-Za-z0-9-]{10,}"),
+            lits(&["xox"]),
+            |c, _| format!("{}-***", cap(c, 1)),
+        ),
+        (
+            s(r"(?-u:\b)npm_[A-Za-z0-9]{36}"),
+            lits(&["npm_"]),
+            |_, _| "npm_***".into(),
+        ),
+        (s(r"(?-u:\b)hf_[A-Za-z0-9]{30,}"), lits(&["hf_"]), |_, _| {
+            "hf_***".into()
         }),
-        (s(r"(?-u:\b)AIza[0-9A-Za-z_-]{35}"), |_, _| "AIza***".into()),
-        (s(r"(?-u:\b)(xox[abposr])-[A-Za-z0-9-]{10,}"), |c, _| {
-            format!("{}-***", cap(c, 1))
-        }),
-        (s(r"(?-u:\b)npm_[A-Za-z0-9]{36}"), |_, _| "npm_***".into()),
-        (s(r"(?-u:\b)hf_[A-Za-z0-9]{30,}"), |_, _| "hf_***".into()),
         (
             s(r"(?-u:\b)sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"),
+            lits(&["sk-"]),
             |_, _| "sk-***".into(),
         ),
         // The two userinfo rules stay last: `collect_users` reads their user group.
@@ -197,12 +301,14 @@ fn rules() -> Vec<(String, Replace)> {
             s(
                 r#"(?i)((?-u:\b)[a-z][a-z0-9+.-]*://|(?:^|[\s="'(,;\[{])//)([^/\s:"'<>]*):([^/\s"<>]*)@"#,
             ),
+            lits(&["@"]),
             |c, o| format!("{}{}:***@", cap(c, 1), user_part(cap(c, 2), o)),
         ),
         // userinfo without a scheme (`HTTPS_PROXY=alice:pw@proxy:3128`, which Go
         // reads as http://), but not image references (`nginx:1.25@sha256:...`).
         (
             s(r#"(^|[\s="'(,;\[{])([A-Za-z0-9._~%!$&*+)@-]*):([^\s/"<>]+)@([^\s/"'<>@:?#]*)(:?)"#),
+            lits(&["@"]),
             |c, o| {
                 let host = cap(c, 4);
                 let digest = cap(c, 5) == ":"
@@ -230,13 +336,34 @@ const USER_ONLY: &str =
 fn redactor() -> &'static Redactor {
     static R: OnceLock<Redactor> = OnceLock::new();
     R.get_or_init(|| {
-        let rules = rules();
+        let rules: Vec<Rule> = rules()
+            .into_iter()
+            .map(|(pattern, triggers, replace)| Rule {
+                pattern,
+                triggers,
+                replace,
+            })
+            .collect();
+        assert!(rules.len() <= 64, "Redactor::candidates is a u64");
+        let (mut words, mut owner) = (Vec::new(), Vec::new());
+        for (i, r) in rules.iter().enumerate() {
+            for t in &r.triggers {
+                words.push(t.as_str());
+                owner.push(i);
+            }
+        }
+        let triggers = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            // Builds several times faster than the DFA it would choose.
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&words)
+            .expect("redaction triggers");
         Redactor {
-            set: RegexSet::new(rules.iter().map(|(p, _)| p)).expect("redaction patterns compile"),
-            rules: rules
-                .into_iter()
-                .map(|(p, r)| (Regex::new(&p).expect("redaction pattern compiles"), r))
-                .collect(),
+            compiled: rules.iter().map(|_| OnceLock::new()).collect(),
+            rules,
+            triggers,
+            owner,
         }
     })
 }
@@ -256,22 +383,21 @@ pub fn text(s: &str) -> Cow<'_, str> {
 pub fn text_with(s: &str, opts: Options) -> Cow<'_, str> {
     let cut = mask_cut_edges(s);
     let r = redactor();
-    let hits = r.set.matches(&cut);
+    // Rules run in order on the text as the earlier ones left it, each only
+    // if the original held one of its triggers.
+    let hits = r.candidates(&cut);
     let users = opts.users && cut.contains('@') && user_only().is_match(&cut);
-    if !hits.matched_any() && !users {
-        return match cut {
-            Cow::Borrowed(_) => Cow::Borrowed(s),
-            Cow::Owned(o) => Cow::Owned(o),
-        };
-    }
-    let mut out = cut.into_owned();
-    for (i, (re, rep)) in r.rules.iter().enumerate() {
-        if hits.matched(i)
-            && let Cow::Owned(o) = re.replace_all(&out, |c: &Captures| rep(c, opts))
-        {
-            out = o;
+    let mut out = cut;
+    for i in (0..r.rules.len()).filter(|i| hits & (1 << i) != 0) {
+        let rep = r.rules[i].replace;
+        if let Cow::Owned(o) = r.regex(i).replace_all(&out, |c: &Captures| rep(c, opts)) {
+            out = Cow::Owned(o);
         }
     }
+    if !users {
+        return out;
+    }
+    let mut out = out.into_owned();
     if opts.users {
         out = user_only().replace_all(&out, "${1}***@").into_owned();
     }
@@ -441,7 +567,7 @@ fn collect_users(s: &str, into: &mut BTreeSet<String>) {
     }
     let r = redactor();
     let n = r.rules.len();
-    for re in [&r.rules[n - 2].0, &r.rules[n - 1].0, user_only()] {
+    for re in [r.regex(n - 2), r.regex(n - 1), user_only()] {
         for c in re.captures_iter(s) {
             let u = cap(&c, 2);
             if !u.is_empty() && u != "***" {
@@ -1146,6 +1272,88 @@ impl Aliases {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every match of a rule holds one of its triggers: on secrets of every
+    /// shape, the repository's logs and fuzz inputs, each also upper- and
+    /// lower-cased, a rule that matches is always a candidate.
+    #[test]
+    fn triggers_are_necessary() {
+        let mut inputs: Vec<String> = [
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+            "Proxy-Authorization: Basic YWxpY2U6czNjcmV0",
+            "X-Registry-Auth: eyJ1c2VybmFtZSI6ImEifQ==",
+            "{\"Authorization\":[\"Bearer abc.def\"]}",
+            "PRIVATE-TOKEN: glpat-abc JOB-TOKEN=x X-Api-Key: k x-auth-token=t",
+            "authorization: Digest username=\"a\", response=\"b\"",
+            "Bearer AbCdEfGh12345678 basic QWxhZGRpbjpvcGVu",
+            "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+            "https://h/b?X-Amz-Signature=abc&X-Amz-Credential=AKIA/x&sig=s&se=2026&verify=v&token=t",
+            "GET /token?access_token=a&refresh_token=b&id_token=c&key=k&apikey=x&api_key=y&auth=z",
+            "x-goog-signature=a x-goog-credential=b signature=c client_secret=d awsaccesskeyid=e",
+            "password=p passwd=q pwd=r secret=s x-amz-security-token=t",
+            "{\"auth\": \"YWxpY2U6cw==\", \"identitytoken\": \"x\", 'registrytoken': 'y'}",
+            "\\\"identity_token\\\":\\\"z\\\" \"registry_token\": \"w\"",
+            "auth = \"abc\"\npassword: hunter22\n  secret_access_key = k\n api_key: v",
+            "(client_secret=abcd, private_key: xyz1, aws_secret_access_key=q)",
+            "DB_PASSWORD=x GITHUB_TOKEN=y MY_PASS=z X_PWD=w API_KEY=v APIKEY=u ACCESS_KEY=t",
+            "SECRET_KEY=s PRIVATE_KEY=r CREDENTIALS=q CREDENTIAL=p GITLAB_PAT=o",
+            "--password s3 --passwd x --token=t --secret y --registry-token r --identity-token i",
+            "--access-token a --api-key k --Password=Q",
+            "curl -u alice:s3cret -U bob:pw --user c:d --proxy-user e:f",
+            "AccountKey=abc;SharedAccessKey=def;SharedAccessSignature=sv=1",
+            "AKIAABCDEFGHIJKLMNOP ASIAABCDEFGHIJKLMNOP ABIAABCDEFGHIJKLMNOP ACCAABCDEFGHIJKLMNOP",
+            "ghp_abcdefghijklmnopqrstuvwxyz gho_abcdefghijklmnopqrstuv ghs_abcdefghijklmnopqrstuv",
+            "ghu_abcdefghijklmnopqrstuv ghr_abcdefghijklmnopqrstuv github_pat_abcdefghijklmnopqrstuvw",
+            "glpat-abcdefghijklmnopqrst gldt-abcdefghijklmnopqrst glagent-abcdefghijklmnopqrst",
+            "glrt-abcdefghijklmnopqrstu glptt-abcdefghijklmnopqrst glsoat-abcdefghijklmnopqrst",
+            "glcbt-abcdefghijklmnopqrst glft-abcdefghijklmnopqrstu glimt-abcdefghijklmnopqrst",
+            "gloas-abcdefghijklmnopqrst glffct-abcdefghijklmnopqrst dckr_pat_abcdefghijklmnopq",
+            "AIzaSyA-abcdefghijklmnopqrstuvwxyz012345 xoxb-1234567890-abc npm_abcdefghijklmnopqrstuvwxyz0123456789",
+            "hf_abcdefghijklmnopqrstuvwxyz01234 sk-proj-abcdefghijklmnopqrstu sk-ant-abcdefghijklmnopqrstuv",
+            "HTTPS_PROXY=http://alice:S3cret@proxy:8080 //bob:pw@h alice:pw@proxy:3128",
+            "socks5h://u:p@h nginx:1.25@sha256:abc",
+            "password\u{3000}: hunter22 token\u{a0}= abcdef",
+            "  auth\u{2009}= abcdef\n\tsecret\u{85}: xyz123",
+            "{\\\"Password\\\": \\\"x\\\"} {'Secret': 'y'} (api_key\u{2028}= zzz)",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["fixtures/fuzz/redact", "fixtures/explain", "fixtures/lab"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap() {
+                let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+                inputs.extend(String::from_utf8_lossy(&bytes).lines().map(String::from));
+            }
+        }
+        let r = redactor();
+        let mut checked = 0;
+        for input in &inputs {
+            for s in [input.clone(), input.to_uppercase(), input.to_lowercase()] {
+                let bits = r.candidates(&s);
+                for i in 0..r.rules.len() {
+                    if r.regex(i).is_match(&s) {
+                        checked += 1;
+                        assert!(
+                            bits & (1 << i) != 0,
+                            "rule {i} ({}) matches {s:?} but none of {:?} occurs",
+                            r.rules[i].pattern,
+                            r.rules[i].triggers
+                        );
+                    }
+                }
+            }
+        }
+        // Every rule was exercised.
+        for i in 0..r.rules.len() {
+            assert!(
+                inputs.iter().any(|s| r.regex(i).is_match(s)),
+                "no input matches rule {i} ({})",
+                r.rules[i].pattern
+            );
+        }
+        assert!(checked > 100, "{checked}");
+    }
 
     #[test]
     fn proxy_password_keeps_user() {
