@@ -2,6 +2,7 @@
 //! parsed and validated here. Regexes compile lazily, one pattern at a time, so
 //! start-up cost does not grow with the number of rules.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
@@ -248,9 +249,75 @@ const REGEX_SIZE_LIMIT: usize = 4 << 20;
 /// correct, and on the benchmark logs no slower.
 pub const REGEX_CACHE_LIMIT: usize = 16 << 10;
 
+/// `p` with `\d` and `\w` (and their negations) in their ASCII meaning:
+/// `[0-9]` and `[0-9A-Za-z_]`. What the rules match (ports, addresses,
+/// references, digests, Go's messages) is ASCII, and the Unicode classes
+/// (`\d` alone is some 70 ranges) made compiling a pattern twice as dear,
+/// which is most of the run on a short log. A pattern that does not parse is
+/// returned as it is, for the compiler to report.
+pub fn ascii_classes(p: &str) -> Cow<'_, str> {
+    use regex_syntax::ast::{self, Ast, ClassPerlKind, ClassSetItem, Visitor};
+    struct Spans(Vec<(usize, usize, &'static str)>);
+    impl Spans {
+        fn perl(&mut self, c: &ast::ClassPerl, bracketed: bool) {
+            let ascii = match (&c.kind, c.negated, bracketed) {
+                (ClassPerlKind::Digit, false, false) => "[0-9]",
+                (ClassPerlKind::Digit, true, false) => "[^0-9]",
+                (ClassPerlKind::Word, false, false) => "[0-9A-Za-z_]",
+                (ClassPerlKind::Word, true, false) => "[^0-9A-Za-z_]",
+                (ClassPerlKind::Digit, false, true) => "0-9",
+                (ClassPerlKind::Word, false, true) => "0-9A-Za-z_",
+                // A negated class inside brackets has no plain spelling.
+                _ => return,
+            };
+            self.0.push((c.span.start.offset, c.span.end.offset, ascii));
+        }
+    }
+    impl Visitor for &mut Spans {
+        type Output = ();
+        type Err = ();
+        fn finish(self) -> Result<(), ()> {
+            Ok(())
+        }
+        fn visit_pre(&mut self, a: &Ast) -> Result<(), ()> {
+            if let Ast::ClassPerl(c) = a {
+                self.perl(c, false);
+            }
+            Ok(())
+        }
+        fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), ()> {
+            if let ClassSetItem::Perl(c) = item {
+                self.perl(c, true);
+            }
+            Ok(())
+        }
+    }
+    if !p.contains("\\d") && !p.contains("\\w") && !p.contains("\\D") && !p.contains("\\W") {
+        return Cow::Borrowed(p);
+    }
+    let Ok(tree) = ast::parse::Parser::new().parse(p) else {
+        return Cow::Borrowed(p);
+    };
+    let mut spans = Spans(Vec::new());
+    let _ = ast::visit(&tree, &mut spans);
+    if spans.0.is_empty() {
+        return Cow::Borrowed(p);
+    }
+    spans.0.sort();
+    let mut out = String::with_capacity(p.len() + 16 * spans.0.len());
+    let mut at = 0;
+    for (start, end, ascii) in spans.0 {
+        out.push_str(&p[at..start]);
+        out.push_str(ascii);
+        at = end;
+    }
+    out.push_str(&p[at..]);
+    Cow::Owned(out)
+}
+
 /// Compiles a catalogue pattern with the limits above.
 pub fn compile_one(p: &str) -> Result<Regex, String> {
-    RegexBuilder::new(p)
+    RegexBuilder::new(&ascii_classes(p))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_CACHE_LIMIT)
         .build()
@@ -278,7 +345,7 @@ pub fn compile_matcher(p: &str) -> Result<Matcher, String> {
     meta::Builder::new()
         .configure(config)
         .syntax(syntax::Config::new().utf8(true))
-        .build(p)
+        .build(&ascii_classes(p))
         .map_err(|e| format!("pattern {p:?}: {e}"))
 }
 
@@ -785,6 +852,26 @@ pub fn interpolate_with<'a>(text: &str, mut lookup: impl FnMut(&str) -> Option<&
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ascii_classes_rewrites_digit_and_word_only() {
+        for (p, want) in [
+            (r"port (?P<port>\d+)", r"port (?P<port>[0-9]+)"),
+            (r"[\w.-]+:\d{2,5}", r"[0-9A-Za-z_.-]+:[0-9]{2,5}"),
+            (r"\W\D", r"[^0-9A-Za-z_][^0-9]"),
+            (r"[^\W]", r"[^\W]"),
+            (r"\\d \\\w", r"\\d \\[0-9A-Za-z_]"),
+            (r"\s\S\b", r"\s\S\b"),
+            (r"(unclosed \d", r"(unclosed \d"),
+        ] {
+            assert_eq!(ascii_classes(p), want, "{p}");
+        }
+        let re = compile_matcher(r"^\w+ \d+$").unwrap();
+        assert!(re.is_match("abc_9 42"));
+        assert!(!re.is_match("名前 42"));
+        assert!(!re.is_match("abc ٤٢"));
+    }
+
     use super::*;
 
     #[test]
