@@ -1831,8 +1831,8 @@ fn check_with_docker_exiting_1() {
 
 /// A command that leaves a child of its own running (a wrapper script, `colima` starting
 /// `limactl`): when the command is killed at the deadline, its whole process group
-/// should go too. Today only the direct child is killed (see the report of issue 6);
-/// run with `--ignored` to check a fix. Cleans up after itself either way.
+/// goes too (each command runs in a process group of its own, killed whole). Cleans up
+/// after itself either way.
 #[test]
 fn check_kills_the_grandchildren_of_a_hung_command() {
     let t = TempDir::new("grandchild");
