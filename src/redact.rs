@@ -32,12 +32,34 @@ pub struct Options {
 /// How a match is replaced.
 type Replace = fn(&Captures, Options) -> String;
 
-/// A redaction rule: its pattern, literals of which every match holds at
-/// least one (ASCII case-insensitive), and its replacement.
+/// A redaction rule: its pattern, what every match of it holds, and its
+/// replacement.
 struct Rule {
     pattern: String,
-    triggers: Vec<String>,
+    triggers: Triggers,
     replace: Replace,
+}
+
+/// Literals of which every match of a rule holds at least one (ASCII
+/// case-insensitive), and where a literal must stand to count.
+struct Triggers {
+    lits: Vec<String>,
+    /// Followed by `=`, `:` or whitespace (`key = value`, `key: value`).
+    then_sep: bool,
+    /// Preceded only by whitespace since the start of a line.
+    line_start: bool,
+}
+
+impl Triggers {
+    /// Whether the literal found at `start..end` of `s` counts.
+    fn stands(&self, s: &str, start: usize, end: usize) -> bool {
+        let sep = |c: char| c == '=' || c == ':' || c.is_whitespace();
+        (!self.then_sep || s[end..].chars().next().is_some_and(sep))
+            && (!self.line_start || {
+                let before = s[..start].trim_end_matches(|c: char| c.is_whitespace() && c != '\n');
+                before.is_empty() || before.ends_with('\n')
+            })
+    }
 }
 
 /// The rules, compiled one at a time on first need: a string holding none
@@ -61,7 +83,10 @@ impl Redactor {
     fn candidates(&self, s: &str) -> u64 {
         let mut bits = 0u64;
         for m in self.triggers.find_overlapping_iter(s) {
-            bits |= 1 << self.owner[m.pattern().as_usize()];
+            let i = self.owner[m.pattern().as_usize()];
+            if bits & (1 << i) == 0 && self.rules[i].triggers.stands(s, m.start(), m.end()) {
+                bits |= 1 << i;
+            }
         }
         bits
     }
@@ -95,29 +120,40 @@ const CRED_KEYS: &str = "auth|identitytoken|registrytoken|identity_token|registr
 /// Credential keys unambiguous enough to be recognised in prose (`password: x`).
 const CRED_WORDS: &str = "identitytoken|registrytoken|identity_token|registry_token|password|passwd|client_secret|secret_access_key|aws_secret_access_key|api_key|apikey|private_key";
 
-/// What may follow a key before its value in the line rules: `=`, `:`, or
-/// a character `\s` matches (Unicode White_Space).
-const KEY_FOLLOWERS: &[&str] = &[
-    "=", ":", "\t", "\n", "\u{b}", "\u{c}", "\r", " ", "\u{85}", "\u{a0}", "\u{1680}", "\u{2000}",
-    "\u{2001}", "\u{2002}", "\u{2003}", "\u{2004}", "\u{2005}", "\u{2006}", "\u{2007}", "\u{2008}",
-    "\u{2009}", "\u{200a}", "\u{2028}", "\u{2029}", "\u{202f}", "\u{205f}", "\u{3000}",
-];
-
 /// Each of the `|`-separated `keys` followed by each of `after`: triggers.
-fn followed(keys: &str, after: &[&str]) -> Vec<String> {
-    keys.split('|')
-        .flat_map(|k| after.iter().map(move |a| format!("{k}{a}")))
-        .collect()
+fn followed(keys: &str, after: &[&str]) -> Triggers {
+    Triggers {
+        lits: keys
+            .split('|')
+            .flat_map(|k| after.iter().map(move |a| format!("{k}{a}")))
+            .collect(),
+        then_sep: false,
+        line_start: false,
+    }
 }
 
-fn lits(words: &[&str]) -> Vec<String> {
-    words.iter().map(|w| w.to_string()).collect()
+fn lits(words: &[&str]) -> Triggers {
+    Triggers {
+        lits: words.iter().map(|w| w.to_string()).collect(),
+        then_sep: false,
+        line_start: false,
+    }
+}
+
+/// The `|`-separated `keys` as keys of `key = value` / `key: value`, at the
+/// start of a line with `line_start`.
+fn keys(keys: &str, line_start: bool) -> Triggers {
+    Triggers {
+        then_sep: true,
+        line_start,
+        ..followed(keys, &[""])
+    }
 }
 
 // Word boundaries are ASCII (`(?-u:\b)`): secrets are ASCII, and a Unicode `\b`
 // makes the regex engine leave its DFA on non-ASCII text (a Chinese log), which is
 // many times slower.
-fn rules() -> Vec<(String, Vec<String>, Replace)> {
+fn rules() -> Vec<(String, Triggers, Replace)> {
     let s = |p: &str| p.to_string();
     vec![
         // PEM private keys.
@@ -183,14 +219,14 @@ fn rules() -> Vec<(String, Vec<String>, Replace)> {
         // Credentials as TOML / YAML / ini lines (`auth = "..."`, `password: x`).
         (
             format!(r#"(?im)^(\s*(?:{CRED_KEYS})\s*(?:=|:\s)\s*)("|')?[^\s"',}}]+"#),
-            followed(CRED_KEYS, KEY_FOLLOWERS),
+            keys(CRED_KEYS, true),
             |c, _| format!("{}{}***", cap(c, 1), cap(c, 2)),
         ),
         (
             format!(
                 r#"(?i)((?:^|[\s{{,;(])(?:{CRED_WORDS})\s*(?:=|:\s)\s*)("|')?[^\s"',;}}]{{3,}}"#
             ),
-            followed(CRED_WORDS, KEY_FOLLOWERS),
+            keys(CRED_WORDS, false),
             |c, _| format!("{}{}***", cap(c, 1), cap(c, 2)),
         ),
         // key=value secrets in env dumps and command lines.
@@ -347,7 +383,7 @@ fn redactor() -> &'static Redactor {
         assert!(rules.len() <= 64, "Redactor::candidates is a u64");
         let (mut words, mut owner) = (Vec::new(), Vec::new());
         for (i, r) in rules.iter().enumerate() {
-            for t in &r.triggers {
+            for t in &r.triggers.lits {
                 words.push(t.as_str());
                 owner.push(i);
             }
@@ -1315,6 +1351,9 @@ mod tests {
             "password\u{3000}: hunter22 token\u{a0}= abcdef",
             "  auth\u{2009}= abcdef\n\tsecret\u{85}: xyz123",
             "{\\\"Password\\\": \\\"x\\\"} {'Secret': 'y'} (api_key\u{2028}= zzz)",
+            "x\n \u{3000}password = a\r\n\tauth: b\n\n  token\t:\tc",
+            "not at start: token = x; client_secret\u{a0}: yyy",
+            "anonymous token: Get auth.docker.io/token?scope=x",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -1338,7 +1377,7 @@ mod tests {
                             bits & (1 << i) != 0,
                             "rule {i} ({}) matches {s:?} but none of {:?} occurs",
                             r.rules[i].pattern,
-                            r.rules[i].triggers
+                            r.rules[i].triggers.lits
                         );
                     }
                 }
