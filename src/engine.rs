@@ -227,7 +227,7 @@ impl<'c> Classifier<'c> {
                     if !self.signals[i] && {
                         let s = &self.cat.signals[i];
                         (0..s.patterns.len())
-                            .any(|k| s.matcher(k).is_some_and(|re| re.is_match(text)))
+                            .any(|k| s.matcher_for(k, text).is_some_and(|re| re.is_match(text)))
                     } =>
                 {
                     self.signals[i] = true;
@@ -398,7 +398,7 @@ impl<'c> Classifier<'c> {
 /// The first match of the rule on `text` that satisfies its `where`
 /// constraints: (byte offset, non-empty named captures).
 fn match_rule(rule: &Rule, text: &str) -> Option<(usize, Vec<(String, String)>)> {
-    for re in (0..rule.patterns.len()).filter_map(|i| rule.matcher(i)) {
+    for re in (0..rule.patterns.len()).filter_map(|i| rule.matcher_for(i, text)) {
         let names = group_names(re);
         for caps in re.captures_iter(text) {
             let out = named_captures(&names, &caps, text);
@@ -453,7 +453,7 @@ fn where_regex(pat: &str) -> Option<&'static regex::Regex> {
 }
 
 fn extract(x: &crate::rules::Extractor, text: &str, into: &mut BTreeMap<String, String>) {
-    for re in (0..x.patterns.len()).filter_map(|i| x.matcher(i)) {
+    for re in (0..x.patterns.len()).filter_map(|i| x.matcher_for(i, text)) {
         let mut caps = re.create_captures();
         re.captures(text, &mut caps);
         if caps.is_match() {

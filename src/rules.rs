@@ -349,11 +349,70 @@ pub fn compile_matcher(p: &str) -> Result<Matcher, String> {
         .map_err(|e| format!("pattern {p:?}: {e}"))
 }
 
+/// Literals a text must hold for a pattern to match it: every clause has
+/// at least one of its alternatives in the text. Found on the pattern's
+/// syntax tree (cheap) so that a pattern whose literals are absent is never
+/// compiled (dear): a rule is a candidate for a line because one of its
+/// keywords occurs, and most of its patterns still cannot match it.
+#[derive(Debug, Default)]
+pub struct Gate(Vec<Vec<Vec<u8>>>);
+
+impl Gate {
+    /// The gate of pattern `p`; empty (always open) if it does not parse.
+    pub fn of(p: &str) -> Gate {
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(&ascii_classes(p));
+        Gate(hir.map(|h| clauses(&h)).unwrap_or_default())
+    }
+
+    /// Whether a match in `text` is possible.
+    pub fn open(&self, text: &str) -> bool {
+        self.0.iter().all(|clause| {
+            clause
+                .iter()
+                .any(|lit| memchr::memmem::find(text.as_bytes(), lit).is_some())
+        })
+    }
+}
+
+/// The literal clauses of a syntax tree (see [`Gate`]).
+fn clauses(h: &regex_syntax::hir::Hir) -> Vec<Vec<Vec<u8>>> {
+    use regex_syntax::hir::HirKind;
+    /// More alternatives than this make a clause not worth checking.
+    const MAX_ALTERNATIVES: usize = 64;
+    match h.kind() {
+        HirKind::Literal(l) => vec![vec![l.0.to_vec()]],
+        HirKind::Capture(c) => clauses(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => clauses(&r.sub),
+        HirKind::Concat(v) => v.iter().flat_map(clauses).collect(),
+        HirKind::Alternation(v) => {
+            // One clause: each branch's most selective clause, or-ed.
+            let mut any = Vec::new();
+            for b in v {
+                let best = clauses(b)
+                    .into_iter()
+                    .max_by_key(|c| c.iter().map(Vec::len).min().unwrap_or(0));
+                match best {
+                    Some(c) => any.extend(c),
+                    None => return Vec::new(),
+                }
+            }
+            if any.len() > MAX_ALTERNATIVES {
+                return Vec::new();
+            }
+            vec![any]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Compiled patterns, each built on first use (a line is usually settled by
 /// the first pattern of a rule, and compiling dominates a short log's run).
 #[derive(Debug, Default)]
 struct Lazy {
     each: OnceLock<Box<[OnceLock<Option<Matcher>>]>>,
+    gates: OnceLock<Box<[OnceLock<Gate>]>>,
     /// All of them as `regex::Regex` (for the catalogue's checks), or the
     /// first compile error.
     all: OnceLock<Result<Vec<Regex>, String>>,
@@ -367,6 +426,13 @@ impl Lazy {
         each.get(i)?
             .get_or_init(|| compile_matcher(&patterns[i]).ok())
             .as_ref()
+    }
+
+    fn gate(&self, patterns: &[String], i: usize) -> Option<&Gate> {
+        let gates = self
+            .gates
+            .get_or_init(|| patterns.iter().map(|_| OnceLock::new()).collect());
+        Some(gates.get(i)?.get_or_init(|| Gate::of(&patterns[i])))
     }
 
     fn all(&self, patterns: &[String]) -> &Result<Vec<Regex>, String> {
@@ -391,6 +457,21 @@ macro_rules! lazy_regexes {
             /// use; `None` when it does not compile.
             pub fn matcher(&self, i: usize) -> Option<&Matcher> {
                 self.compiled.get(&self.patterns, i)
+            }
+
+            /// Pattern `i`, compiled on first use, if it may match `text`
+            /// (its [`Gate`] is open); `None` when it cannot or does not
+            /// compile.
+            pub fn matcher_for(&self, i: usize, text: &str) -> Option<&Matcher> {
+                if !self.compiled.gate(&self.patterns, i)?.open(text) {
+                    return None;
+                }
+                self.matcher(i)
+            }
+
+            /// The [`Gate`] of pattern `i`.
+            pub fn gate(&self, i: usize) -> Option<&Gate> {
+                self.compiled.gate(&self.patterns, i)
             }
 
             /// The compile error of a pattern, if any.
@@ -852,6 +933,60 @@ pub fn interpolate_with<'a>(text: &str, mut lookup: impl FnMut(&str) -> Option<&
 
 #[cfg(test)]
 mod tests {
+
+    /// A gate never closes on a text its pattern matches: every pattern of
+    /// the catalogue against every example and every line of the fixture
+    /// logs (each whole and cut into its lines).
+    #[test]
+    fn gates_are_necessary() {
+        let cat = Catalog::builtin().unwrap();
+        let mut texts: Vec<String> = Vec::new();
+        for r in &cat.rules {
+            texts.extend(r.examples.iter().map(|e| e.text.clone()));
+        }
+        for x in &cat.extractors {
+            texts.extend(x.examples.iter().map(|e| e.text.clone()));
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for dir in ["fixtures/explain", "fixtures/lab"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap() {
+                let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+                texts.extend(String::from_utf8_lossy(&bytes).lines().map(String::from));
+            }
+        }
+        let mut pieces: Vec<String> = texts
+            .iter()
+            .flat_map(|t| t.lines().map(String::from))
+            .collect();
+        texts.append(&mut pieces);
+        let (mut matched, mut closed) = (0usize, 0usize);
+        let mut check = |what: &str, patterns: &[String], open: &dyn Fn(usize, &str) -> bool| {
+            for (i, p) in patterns.iter().enumerate() {
+                let re = compile_matcher(p).unwrap();
+                for t in &texts {
+                    let (m, open) = (re.is_match(t.as_str()), open(i, t));
+                    matched += m as usize;
+                    closed += !open as usize;
+                    assert!(
+                        !m || open,
+                        "{what} pattern {p:?} matches {t:?} but its gate is closed"
+                    );
+                }
+            }
+        };
+        for r in cat.rules.iter().filter(|r| r.is_log_rule()) {
+            check(&r.id, &r.patterns, &|i, t| r.gate(i).unwrap().open(t));
+        }
+        for x in &cat.signals {
+            check(&x.name, &x.patterns, &|i, t| x.gate(i).unwrap().open(t));
+        }
+        for x in &cat.extractors {
+            check("extractor", &x.patterns, &|i, t| x.gate(i).unwrap().open(t));
+        }
+        assert!(matched > 500, "{matched}");
+        // The gates do close: most texts cannot match most patterns.
+        assert!(closed > 100_000, "{closed}");
+    }
 
     #[test]
     fn ascii_classes_rewrites_digit_and_word_only() {
