@@ -1513,6 +1513,65 @@ esac"#,
     );
 }
 
+/// `docker context ls` runs only when a context besides the default one can exist.
+#[tokio::test]
+async fn docker_context_ls_only_when_contexts_exist() {
+    let t = TempDir::new("contexts");
+    let marker = t.path().join("context-ran");
+    t.script(
+        "bin/docker",
+        &format!(
+            "[ \"$1\" = context ] && : > '{}' && echo '{{\"Name\":\"default\",\"Current\":true}}'; exit 0",
+            marker.display()
+        ),
+    );
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = |extra: &[(&str, &str)]| {
+        let mut env = cmd_env(&t.path().join("bin"));
+        env.insert("HOME".into(), home.display().to_string());
+        for (k, v) in extra {
+            env.insert((*k).into(), (*v).into());
+        }
+        async move {
+            let o = CommandOptions::new(env);
+            collect_commands(&o, tokio::time::Instant::now() + Duration::from_secs(10)).await
+        }
+    };
+    let ev = run(&[]).await;
+    assert_eq!(ev.docker_context.status, CommandStatus::Unneeded);
+    assert!(
+        ev.docker_context
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("contexts/meta")
+    );
+    assert!(!marker.exists(), "docker context ls ran");
+    assert!(ev.docker_info.found(), "docker info still runs");
+
+    for extra in [&[("DOCKER_CONTEXT", "colima")][..], &[]] {
+        if extra.is_empty() {
+            std::fs::create_dir_all(home.join(".docker/contexts/meta/0123abcd")).unwrap();
+        }
+        let _ = std::fs::remove_file(&marker);
+        let ev = run(extra).await;
+        assert_eq!(ev.docker_context.status, CommandStatus::Exited, "{extra:?}");
+        assert!(marker.exists(), "{extra:?}");
+        assert_eq!(ev.docker_context.parsed.as_ref().unwrap().len(), 1);
+    }
+    std::fs::remove_dir_all(home.join(".docker/contexts")).unwrap();
+    std::fs::write(
+        home.join(".docker/config.json"),
+        r#"{"currentContext": "desktop-linux"}"#,
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(&marker);
+    let ev = run(&[]).await;
+    assert_eq!(ev.docker_context.status, CommandStatus::Exited);
+    assert!(marker.exists());
+}
+
 #[tokio::test]
 async fn commands_with_fake_tools() {
     let t = TempDir::new("fake-tools");

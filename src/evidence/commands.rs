@@ -92,6 +92,8 @@ pub enum CommandStatus {
     SpawnFailed,
     /// The deadline had already passed; not started.
     Skipped,
+    /// Not run because its answer is known without it (see `error`).
+    Unneeded,
     /// Ran to completion (see `exit_code` / `signal`).
     Exited,
     /// Killed at the deadline.
@@ -477,6 +479,31 @@ pub fn parse_systemctl_checked(text: &str) -> Result<SystemctlShow, String> {
     Ok(parse_systemctl_show(text))
 }
 
+/// Whether `docker context ls` can tell more than that the default context
+/// is the only one: a context is selected by name (`DOCKER_CONTEXT`,
+/// `currentContext` in config.json) or stored under the config directory's
+/// `contexts/meta`. When neither, the command (a Go CLI start, a fifth of
+/// what `check --offline` costs) is not run. Unknown (no `HOME`) counts as yes.
+pub fn docker_contexts_possible(env: &BTreeMap<String, String>) -> bool {
+    if env.get("DOCKER_CONTEXT").is_some_and(|c| !c.is_empty()) {
+        return true;
+    }
+    let dir = match env.get("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => match env.get("HOME").filter(|h| !h.is_empty()) {
+            Some(h) => Path::new(h).join(".docker"),
+            None => return true,
+        },
+    };
+    let selected = std::fs::read(dir.join("config.json"))
+        .is_ok_and(|b| memchr::memmem::find(&b, b"currentContext").is_some());
+    selected
+        || match std::fs::read_dir(dir.join("contexts").join("meta")) {
+            Ok(mut entries) => entries.next().is_some(),
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        }
+}
+
 /// Run every command concurrently; each is killed at `deadline`.
 pub async fn collect_commands(opts: &CommandOptions, deadline: Instant) -> CommandsEvidence {
     let started = Instant::now();
@@ -503,13 +530,24 @@ pub async fn collect_commands(opts: &CommandOptions, deadline: Instant) -> Comma
         argv(&["crictl", "info"]),
         argv(&["wslinfo", "--networking-mode"]),
     );
+    let contexts = docker_contexts_possible(env);
     let (s0, s1, s2, r_di, r_dv, r_dc, r_co, r_ne, r_ct, r_cr, r_wi) = tokio::join!(
         run_command(&a0, env, sys_env, cap, deadline),
         run_command(&a1, env, sys_env, cap, deadline),
         run_command(&a2, env, sys_env, cap, deadline),
         run_command(&di, env, docker_env, cap, deadline),
         run_command(&dv, env, docker_env, cap, deadline),
-        run_command(&dc, env, docker_env, cap, deadline),
+        async {
+            if contexts {
+                return run_command(&dc, env, docker_env, cap, deadline).await;
+            }
+            RawOutput {
+                argv: dc.clone(),
+                status: CommandStatus::Unneeded,
+                error: Some("no Docker context but the default one (none selected, none under contexts/meta)".into()),
+                ..Default::default()
+            }
+        },
         run_command(&co, env, &[], cap, deadline),
         run_command(&ne, env, &[], cap, deadline),
         run_command(&ct, env, &[], cap, deadline),
