@@ -732,6 +732,9 @@ fn plant_machine(g: &mut Gen) -> Machine {
     .unwrap();
     let cu = g.user("docker context", true);
     let ch = g.host();
+    // The context below is the current one (and `docker context ls` runs only
+    // when a context besides the default one can exist).
+    env.insert("DOCKER_CONTEXT".to_string(), "remote".to_string());
     fs::write(
         canned.join("context.jsonl"),
         format!(
