@@ -149,23 +149,29 @@ struct Lab {
 
 impl Lab {
     fn start(tools: &Tools, tag: &str, sub: &str) -> Lab {
-        let dir = unique_dir(tag);
-        let out = Command::new(&tools.timeout)
+        let mut lab = Lab {
+            tools: tools.clone(),
+            dir: unique_dir(tag),
+            env: BTreeMap::new(),
+        };
+        lab.run(sub);
+        lab
+    }
+
+    /// `lab.sh SUB DIR`; its `KEY=value` lines become [`Lab::env`]. Panics
+    /// with the lab's logs when it fails.
+    fn run(&mut self, sub: &str) {
+        let out = Command::new(&self.tools.timeout)
             .args(["-k", "5", "60"])
-            .arg(&tools.bash)
+            .arg(&self.tools.bash)
             .arg(lab_sh())
             .arg(sub)
-            .arg(&dir)
+            .arg(&self.dir)
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run lab.sh {sub}: {e}"));
-        let mut lab = Lab {
-            tools: tools.clone(),
-            dir,
-            env: BTreeMap::new(),
-        };
         if !out.status.success() {
-            let logs = lab.logs();
+            let logs = self.logs();
             panic!(
                 "lab.sh {sub} failed ({}):\n{}\n{}\n{logs}",
                 out.status,
@@ -173,12 +179,11 @@ impl Lab {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        lab.env = String::from_utf8_lossy(&out.stdout)
+        self.env = String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        lab
     }
 
     /// The full lab: both namespaces and every server.

@@ -538,29 +538,7 @@ fn require_clients(test: &str) -> Option<Tools> {
 /// `lab.sh up` then `lab.sh clients`.
 fn clients_lab(tools: &Tools) -> Lab {
     let mut lab = Lab::up(tools, "clients");
-    let out = Command::new(&tools.timeout)
-        .args(["-k", "5", "60"])
-        .arg(&tools.bash)
-        .arg(lab_sh())
-        .arg("clients")
-        .arg(&lab.dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run lab.sh clients");
-    if !out.status.success() {
-        panic!(
-            "lab.sh clients failed ({}):\n{}\n{}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            lab.logs()
-        );
-    }
-    lab.env = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    lab.run("clients");
     lab
 }
 
