@@ -22,7 +22,6 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 use pulldoctor::check::{CheckOptions, Evidence};
@@ -30,6 +29,8 @@ use pulldoctor::evidence::LocalOptions;
 use pulldoctor::rules::Catalog;
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::common::TempDir;
 
 /// Modification time of every fixture file unless `[mtimes]` says otherwise.
 const DEFAULT_MTIME: &str = "2026-11-20T08:00:00Z";
@@ -55,28 +56,6 @@ struct ExpectFinding {
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/check")
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "pulldoctor-check-rules-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// `2026-11-20T08:00:00Z` → seconds since the epoch.
@@ -143,7 +122,7 @@ fn machine(dir: &Path) -> Machine {
     let expect: Expect =
         toml::from_str(&text).unwrap_or_else(|e| panic!("{name}/expect.toml: {e}"));
     let tmp = TempDir::new(&name);
-    let root = tmp.0.join("root");
+    let root = tmp.path().join("root");
     copy_tree(&dir.join("root"), &root, parse_rfc3339(DEFAULT_MTIME));
     for (path, when) in &expect.mtimes {
         set_mtime(
@@ -151,7 +130,7 @@ fn machine(dir: &Path) -> Machine {
             parse_rfc3339(when),
         );
     }
-    let bin = tmp.0.join("bin");
+    let bin = tmp.path().join("bin");
     fs::create_dir_all(&bin).unwrap();
     let cmds = dir.join("commands");
     let c = |f: &str| cmds.join(f);

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pulldoctor::evidence::colima::{parse_colima_yaml, parse_ini};
@@ -24,6 +23,8 @@ use pulldoctor::evidence::systemd::{
 };
 use pulldoctor::evidence::*;
 
+use crate::common::TempDir;
+
 fn fixture(rel: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/collect")
@@ -35,45 +36,6 @@ fn fixture_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(rel)
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "pulldoctor-evidence-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    /// Write `rel` (creating parents) with `content`.
-    fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.0.join(rel.trim_start_matches('/'));
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, content).unwrap();
-        p
-    }
-    /// Write an executable shell script.
-    fn script(&self, rel: &str, body: &str) -> PathBuf {
-        let p = self.write(rel, format!("#!/bin/sh\n{body}\n"));
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 fn opts(root: &Path, home: &str, env: &[(&str, &str)]) -> LocalOptions {

@@ -38,6 +38,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::common::Rng;
 use pulldoctor::proxyenv::{
     Decision, DirectReason, GoProxyConfig, GoSemantics, curl_no_proxy_match, curl_proxy_for,
     go_proxy_for, go_proxy_for_with, parse_no_proxy,
@@ -279,28 +280,6 @@ fn rust_out(env: &BTreeMap<String, String>, url: &str, sem: &GoSemantics) -> Out
     }
 }
 
-/// splitmix64: small, seeded, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-}
-
 const PROXY_SCHEMES: &[&str] = &[
     "",
     "",
@@ -398,16 +377,16 @@ const PROXY_RAW: &[&str] = &[
 ];
 
 fn gen_proxy(rng: &mut Rng) -> String {
-    if rng.chance(15) {
-        return rng.pick(PROXY_RAW).to_string();
+    if rng.percent(15) {
+        return (*rng.pick(PROXY_RAW)).to_string();
     }
     format!(
         "{}{}{}{}{}",
-        rng.pick(PROXY_SCHEMES),
-        rng.pick(PROXY_USERS),
-        rng.pick(PROXY_HOSTS),
-        rng.pick(PROXY_PORTS),
-        rng.pick(PROXY_TAILS)
+        *rng.pick(PROXY_SCHEMES),
+        *rng.pick(PROXY_USERS),
+        *rng.pick(PROXY_HOSTS),
+        *rng.pick(PROXY_PORTS),
+        *rng.pick(PROXY_TAILS)
     )
 }
 
@@ -492,7 +471,7 @@ fn gen_no_proxy(rng: &mut Rng) -> String {
         if i > 0 {
             out.push_str(seps[rng.below(seps.len())]);
         }
-        out.push_str(rng.pick(NO_PROXY_ENTRIES));
+        out.push_str(rng.pick::<&str>(NO_PROXY_ENTRIES));
     }
     out
 }
@@ -580,36 +559,36 @@ const REQ_TAILS: &[&str] = &[
 fn gen_url(rng: &mut Rng) -> String {
     format!(
         "{}{}{}{}",
-        rng.pick(REQ_SCHEMES),
-        rng.pick(REQ_HOSTS),
-        rng.pick(REQ_PORTS),
-        rng.pick(REQ_TAILS)
+        *rng.pick(REQ_SCHEMES),
+        *rng.pick(REQ_HOSTS),
+        *rng.pick(REQ_PORTS),
+        *rng.pick(REQ_TAILS)
     )
 }
 
 fn gen_case(rng: &mut Rng) -> (BTreeMap<String, String>, String) {
     let mut env = BTreeMap::new();
-    if rng.chance(35) {
+    if rng.percent(35) {
         // Focus on NO_PROXY and the target host: a valid proxy always applies.
         env.insert(
-            rng.pick(&["HTTP_PROXY", "http_proxy"]).into(),
+            (*rng.pick(&["HTTP_PROXY", "http_proxy"])).into(),
             "http://proxy:3128".into(),
         );
         env.insert(
-            rng.pick(&["HTTPS_PROXY", "https_proxy"]).into(),
+            (*rng.pick(&["HTTPS_PROXY", "https_proxy"])).into(),
             "proxy:3128".into(),
         );
         env.insert(
-            rng.pick(&["NO_PROXY", "no_proxy"]).into(),
+            (*rng.pick(&["NO_PROXY", "no_proxy"])).into(),
             gen_no_proxy(rng),
         );
-        let host = rng.pick(REQ_HOSTS);
+        let host = *rng.pick(REQ_HOSTS);
         let url = format!(
             "{}{}{}{}",
-            rng.pick(&["http://", "https://"]),
+            *rng.pick(&["http://", "https://"]),
             host,
-            rng.pick(REQ_PORTS),
-            rng.pick(REQ_TAILS)
+            *rng.pick(REQ_PORTS),
+            *rng.pick(REQ_TAILS)
         );
         return (env, url);
     }
@@ -635,13 +614,13 @@ fn gen_case(rng: &mut Rng) -> (BTreeMap<String, String>, String) {
             }
         }
     }
-    if rng.chance(15) {
+    if rng.percent(15) {
         env.insert(
             "REQUEST_METHOD".into(),
-            rng.pick(&["", "GET", "PUT"]).into(),
+            (*rng.pick(&["", "GET", "PUT"])).into(),
         );
     }
-    if rng.chance(10) {
+    if rng.percent(10) {
         env.insert("ALL_PROXY".into(), "http://all:3128".into());
     }
     (env, gen_url(rng))

@@ -30,10 +30,12 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use crate::common::{Rng, TempDir};
 
 #[path = "../fuzz/harness.rs"]
 mod harness;
@@ -45,48 +47,6 @@ fn repo() -> PathBuf {
 }
 
 const REFUSED: &str = "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": proxyconnect tcp: dial tcp 10.0.0.5:3128: connect: connection refused";
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "pulldoctor-robust-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn join(&self, rel: &str) -> PathBuf {
-        self.0.join(rel.trim_start_matches('/'))
-    }
-    /// Writes `rel` (creating parents).
-    fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.join(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, content).unwrap();
-        p
-    }
-    /// Writes an executable shell script.
-    fn script(&self, rel: &str, body: &str) -> PathBuf {
-        let p = self.write(rel, format!("#!/bin/sh\n{body}\n"));
-        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -167,38 +127,6 @@ fn assert_no_panic(out: &Output, what: &str) {
         "{what}: killed by a signal: {:?}",
         out.status
     );
-}
-
-// ---------------------------------------------------------------------------------------
-// A small seeded PRNG (SplitMix64): no dependency, reproducible from the seed.
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-    fn from(&mut self, charset: &[u8], len: usize) -> String {
-        (0..len)
-            .map(|_| charset[self.below(charset.len())] as char)
-            .collect()
-    }
 }
 
 const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -547,7 +475,7 @@ fn plant_machine(g: &mut Gen) -> Machine {
             a.replace('"', "'")
         ),
     );
-    let schemeless = g.rng.chance(3);
+    let schemeless = g.rng.one_in(3);
     let u2 = g.proxy_url("containerd drop-in", true, schemeless);
     w(
         "etc/systemd/system/containerd.service.d/proxy.conf",
@@ -555,7 +483,7 @@ fn plant_machine(g: &mut Gen) -> Machine {
     );
 
     // daemon.json: valid, or broken on the line after a proxy (the error quotes that line).
-    let broken = g.rng.chance(3);
+    let broken = g.rng.one_in(3);
     let dj_proxy = g.proxy_url("daemon.json proxies", !broken, false);
     let mu = g.user("daemon.json mirror", false);
     let mp = g.password("daemon.json mirror");
@@ -585,7 +513,7 @@ fn plant_machine(g: &mut Gen) -> Machine {
     let auth = g.basic("config.json auth");
     let idt = g.opaque_token("config.json identitytoken");
     let rt = g.jwt("config.json registrytoken");
-    let cut = g.rng.chance(4);
+    let cut = g.rng.one_in(4);
     let cp = g.proxy_url("config.json proxies", !cut, false);
     let reg = g.host();
     let cfg = json!({
@@ -770,7 +698,7 @@ fn plant_machine(g: &mut Gen) -> Machine {
 fn plant_log(g: &mut Gen) -> Vec<u8> {
     let mut lines: Vec<String> = Vec::new();
     for _ in 0..g.rng.range(3, 8) {
-        let schemeless = g.rng.chance(4);
+        let schemeless = g.rng.one_in(4);
         let proxy = g.proxy_url("log proxy", false, schemeless);
         let host = g.host();
         let line = match g.rng.below(7) {
@@ -806,7 +734,7 @@ fn plant_log(g: &mut Gen) -> Vec<u8> {
             ),
         };
         lines.push(line);
-        if g.rng.chance(2) {
+        if g.rng.one_in(2) {
             lines.push(format!(
                 "a3ed95caeb02: Downloading [==>   ] 1MB/3MB\r{}",
                 g.any_secret("log progress")
@@ -816,14 +744,14 @@ fn plant_log(g: &mut Gen) -> Vec<u8> {
     // Terminal noise: colours between words, OSC titles, CRLF.
     let mut s = String::new();
     for l in &lines {
-        if g.rng.chance(3) {
+        if g.rng.one_in(3) {
             s.push_str("\x1b]0;docker pull\x07");
         }
         for (i, word) in l.split(' ').enumerate() {
             if i > 0 {
                 s.push(' ');
             }
-            if g.rng.chance(6) {
+            if g.rng.one_in(6) {
                 s.push_str("\x1b[1;31m");
                 s.push_str(word);
                 s.push_str("\x1b[0m");
@@ -831,7 +759,7 @@ fn plant_log(g: &mut Gen) -> Vec<u8> {
                 s.push_str(word);
             }
         }
-        s.push_str(if g.rng.chance(2) { "\r\n" } else { "\n" });
+        s.push_str(if g.rng.one_in(2) { "\r\n" } else { "\n" });
     }
     match g.rng.below(5) {
         0 => {

@@ -1,5 +1,7 @@
 //! The single integration-test binary (one link instead of many).
 
+mod common;
+
 mod check_lab;
 mod check_rules;
 mod cli;
