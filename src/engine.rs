@@ -374,10 +374,8 @@ impl<'c> Classifier<'c> {
             .into_iter()
             .map(|mut a| {
                 a.samples.sort_by_key(|m| (m.file.clone(), m.line));
+                // Samples were redacted when taken (`redacted_excerpt`).
                 redact_entities(&mut a.entities);
-                for m in &mut a.samples {
-                    m.text = redact::text(&m.text).into_owned();
-                }
                 let mut f = finding(&cat.rules[a.rule], &a.entities, lang);
                 f.count = a.count;
                 f.matched = a.samples;
