@@ -406,28 +406,36 @@ fn clauses(h: &regex_syntax::hir::Hir) -> Vec<Vec<Vec<u8>>> {
 /// the first pattern of a rule, and compiling dominates a short log's run).
 #[derive(Debug, Default)]
 struct Lazy {
-    each: OnceLock<Box<[OnceLock<Option<Matcher>>]>>,
-    gates: OnceLock<Box<[OnceLock<Gate>]>>,
+    each: OnceLock<Box<[Slot]>>,
     /// All of them as `regex::Regex` (for the catalogue's checks), or the
     /// first compile error.
     all: OnceLock<Result<Vec<Regex>, String>>,
 }
 
+/// One pattern's gate and matcher, each built on first use.
+#[derive(Debug, Default)]
+struct Slot {
+    gate: OnceLock<Gate>,
+    matcher: OnceLock<Option<Matcher>>,
+}
+
 impl Lazy {
+    fn slot(&self, patterns: &[String], i: usize) -> Option<&Slot> {
+        self.each
+            .get_or_init(|| patterns.iter().map(|_| Slot::default()).collect())
+            .get(i)
+    }
+
     fn get(&self, patterns: &[String], i: usize) -> Option<&Matcher> {
-        let each = self
-            .each
-            .get_or_init(|| patterns.iter().map(|_| OnceLock::new()).collect());
-        each.get(i)?
+        self.slot(patterns, i)?
+            .matcher
             .get_or_init(|| compile_matcher(&patterns[i]).ok())
             .as_ref()
     }
 
     fn gate(&self, patterns: &[String], i: usize) -> Option<&Gate> {
-        let gates = self
-            .gates
-            .get_or_init(|| patterns.iter().map(|_| OnceLock::new()).collect());
-        Some(gates.get(i)?.get_or_init(|| Gate::of(&patterns[i])))
+        let slot = self.slot(patterns, i)?;
+        Some(slot.gate.get_or_init(|| Gate::of(&patterns[i])))
     }
 
     fn all(&self, patterns: &[String]) -> &Result<Vec<Regex>, String> {
